@@ -1,0 +1,590 @@
+//! The embedded backend: etcd's contract on a single redb file, for `fleet-apiserver up`,
+//! tests and laptops.
+//!
+//! Four tables, written together in one durable transaction per write:
+//! - `current`: key → its live [`Version`];
+//! - `history`: (key, revision) → every version, tombstones included, for reads at a past
+//!   revision;
+//! - `events`: revision → the [`LoggedEvent`] of that write (with the previous value), for
+//!   watches that start in the past;
+//! - `meta`: the current and the compacted revision.
+//!
+//! Writes are serialised by one mutex, held across commit and the broadcast of the event to
+//! live watchers, so watchers see events strictly in revision order and only after commit.
+
+mod record;
+mod watch;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
+use tokio::sync::broadcast;
+
+use crate::error::{check_size, Error, Result};
+use crate::store::{
+    directory, Deleted, KeyValue, ListOptions, ListResult, Revision, Store, WatchEvent,
+    WatchStream,
+};
+use record::{LoggedEvent, Version};
+
+const CURRENT: TableDefinition<&str, &[u8]> = TableDefinition::new("current");
+const HISTORY: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("history");
+const EVENTS: TableDefinition<i64, &[u8]> = TableDefinition::new("events");
+const META: TableDefinition<&str, i64> = TableDefinition::new("meta");
+
+const META_REVISION: &str = "revision";
+const META_COMPACTED: &str = "compacted";
+
+/// The revision of an empty store, as in etcd.
+const INITIAL_REVISION: Revision = 1;
+
+/// Settings of the embedded store.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    /// How long a watch stays silent before it sends a `Progress` notification.
+    pub progress_interval: Duration,
+    /// How many committed events are kept in memory for live watchers; a watcher further
+    /// behind catches up from the on-disk event log (or gets `Compacted`).
+    pub event_buffer: usize,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        EmbeddedOptions {
+            progress_interval: Duration::from_secs(5),
+            event_buffer: 4096,
+        }
+    }
+}
+
+/// A store in one redb file inside a data directory.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStore {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    db: Database,
+    path: PathBuf,
+    /// Held for the whole of a write: transaction, commit and broadcast.
+    writer: Mutex<()>,
+    /// The last committed revision (updated before its event is broadcast).
+    revision: AtomicI64,
+    events: broadcast::Sender<Arc<Committed>>,
+    options: EmbeddedOptions,
+}
+
+/// A committed write as broadcast to live watchers.
+#[derive(Debug)]
+struct Committed {
+    revision: Revision,
+    key: String,
+    event: WatchEvent,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `dir`, creating the directory when missing.
+    pub fn open(dir: impl AsRef<Path>, options: EmbeddedOptions) -> Result<Self> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::other(format!("creating data directory {}", dir.display()), e))?;
+        let path = dir.join("store.redb");
+        let db = Database::create(&path)
+            .map_err(|e| Error::other(format!("opening {}", path.display()), e))?;
+        let revision = init(&db)?;
+        let (events, _) = broadcast::channel(options.event_buffer.max(16));
+        Ok(EmbeddedStore {
+            shared: Arc::new(Shared {
+                db,
+                path,
+                writer: Mutex::new(()),
+                revision: AtomicI64::new(revision),
+                events,
+                options,
+            }),
+        })
+    }
+
+    /// The file holding the data.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Shared) -> Result<T> + Send + 'static,
+    {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || f(&shared))
+            .await
+            .map_err(|e| Error::other("embedded store task failed", e))?
+    }
+}
+
+/// Creates the tables of a new store; returns the current revision.
+fn init(db: &Database) -> Result<Revision> {
+    let txn = db.begin_write().map_err(db_error)?;
+    let revision = {
+        txn.open_table(CURRENT).map_err(db_error)?;
+        txn.open_table(HISTORY).map_err(db_error)?;
+        txn.open_table(EVENTS).map_err(db_error)?;
+        let mut meta = txn.open_table(META).map_err(db_error)?;
+        let revision = meta.get(META_REVISION).map_err(db_error)?.map(|v| v.value());
+        match revision {
+            Some(revision) => revision,
+            None => {
+                meta.insert(META_REVISION, INITIAL_REVISION).map_err(db_error)?;
+                meta.insert(META_COMPACTED, 0).map_err(db_error)?;
+                INITIAL_REVISION
+            }
+        }
+    };
+    txn.commit().map_err(db_error)?;
+    Ok(revision)
+}
+
+fn db_error(e: impl Into<redb::Error>) -> Error {
+    Error::other("embedded store", e.into())
+}
+
+/// The end (exclusive) of the key range of a directory prefix ending in `/`.
+fn prefix_end(prefix: &str) -> String {
+    debug_assert!(prefix.ends_with('/'));
+    format!("{}0", &prefix[..prefix.len() - 1])
+}
+
+fn meta_value(txn: &ReadTransaction, name: &str) -> Result<i64> {
+    let meta = txn.open_table(META).map_err(db_error)?;
+    let value = meta.get(name).map_err(db_error)?;
+    value
+        .map(|v| v.value())
+        .ok_or_else(|| Error::corrupt(format!("embedded store: meta {name:?} missing")))
+}
+
+impl Shared {
+    /// Checks that `revision` can be read: not compacted, not in the future.
+    fn check_readable(&self, txn: &ReadTransaction, revision: Revision) -> Result<Revision> {
+        let current = meta_value(txn, META_REVISION)?;
+        let compacted = meta_value(txn, META_COMPACTED)?;
+        if revision > current {
+            return Err(Error::FutureRevision {
+                requested: revision,
+                current,
+            });
+        }
+        if revision < compacted {
+            return Err(Error::Compacted {
+                compacted_revision: compacted,
+            });
+        }
+        Ok(current)
+    }
+
+    fn get(&self, key: &str) -> Result<KeyValue> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let table = txn.open_table(CURRENT).map_err(db_error)?;
+        let row = table.get(key).map_err(db_error)?;
+        match row {
+            Some(row) => Ok(Version::decode(row.value())?.into_key_value(key)),
+            None => Err(Error::NotFound { key: key.into() }),
+        }
+    }
+
+    fn list(&self, prefix: &str, options: &ListOptions) -> Result<ListResult> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let current = meta_value(&txn, META_REVISION)?;
+        let revision = match options.revision {
+            Some(revision) if revision > 0 => {
+                self.check_readable(&txn, revision)?;
+                revision
+            }
+            _ => current,
+        };
+        let end = prefix_end(prefix);
+        let start = match &options.start_after {
+            Some(after) if after.as_str() >= prefix => after.as_str(),
+            _ => prefix,
+        };
+        let limit = options.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
+        let mut page = Page::new(limit);
+        if revision == current {
+            let table = txn.open_table(CURRENT).map_err(db_error)?;
+            for row in table.range(start..end.as_str()).map_err(db_error)? {
+                let (key, value) = row.map_err(db_error)?;
+                if options.start_after.as_deref() == Some(key.value()) {
+                    continue;
+                }
+                page.offer(|| Ok(Version::decode(value.value())?.into_key_value(key.value())))?;
+            }
+        } else {
+            self.list_history(&txn, start, &end, options, revision, &mut page)?;
+        }
+        Ok(ListResult {
+            items: page.items,
+            revision,
+            remaining: page.remaining,
+        })
+    }
+
+    /// Lists as of a past `revision`: per key, the last version at or before it.
+    fn list_history(
+        &self,
+        txn: &ReadTransaction,
+        start: &str,
+        end: &str,
+        options: &ListOptions,
+        revision: Revision,
+        page: &mut Page,
+    ) -> Result<()> {
+        let table = txn.open_table(HISTORY).map_err(db_error)?;
+        let mut candidate: Option<(String, Version)> = None;
+        let rows = table
+            .range((start, i64::MIN)..(end, i64::MIN))
+            .map_err(db_error)?;
+        for row in rows {
+            let (key, value) = row.map_err(db_error)?;
+            let (key, rev) = key.value();
+            if options.start_after.as_deref() == Some(key) || rev > revision {
+                continue;
+            }
+            if candidate.as_ref().is_some_and(|(k, _)| k != key) {
+                offer_version(page, candidate.take())?;
+            }
+            candidate = Some((key.to_owned(), Version::decode(value.value())?));
+        }
+        offer_version(page, candidate)
+    }
+
+    fn count(&self, prefix: &str) -> Result<u64> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let table = txn.open_table(CURRENT).map_err(db_error)?;
+        let end = prefix_end(prefix);
+        let mut n = 0;
+        for row in table.range(prefix..end.as_str()).map_err(db_error)? {
+            row.map_err(db_error)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn current_revision(&self) -> Result<Revision> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        meta_value(&txn, META_REVISION)
+    }
+
+    /// Runs one write: `decide` looks at the key's live version and returns the new version to
+    /// store (a tombstone to delete) or an error. Commits durably, then broadcasts the event.
+    fn write<T>(
+        &self,
+        key: &str,
+        decide: impl FnOnce(Option<&Version>, Revision) -> Result<Version>,
+        outcome: impl FnOnce(&LoggedEvent) -> T,
+    ) -> Result<T> {
+        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let txn = self.db.begin_write().map_err(db_error)?;
+        let event = self.apply(&txn, key, decide)?;
+        txn.commit().map_err(db_error)?;
+        let revision = event.version.mod_revision;
+        self.revision.store(revision, Ordering::SeqCst);
+        let result = outcome(&event);
+        let committed = Committed {
+            revision,
+            key: key.to_owned(),
+            event: event.into_watch_event()?,
+        };
+        // No receiver is fine: nobody is watching.
+        let _ = self.events.send(Arc::new(committed));
+        Ok(result)
+    }
+
+    fn apply(
+        &self,
+        txn: &WriteTransaction,
+        key: &str,
+        decide: impl FnOnce(Option<&Version>, Revision) -> Result<Version>,
+    ) -> Result<LoggedEvent> {
+        let mut meta = txn.open_table(META).map_err(db_error)?;
+        let revision = meta
+            .get(META_REVISION)
+            .map_err(db_error)?
+            .map(|v| v.value())
+            .ok_or_else(|| Error::corrupt("embedded store: meta revision missing"))?
+            + 1;
+        let mut current = txn.open_table(CURRENT).map_err(db_error)?;
+        let prev = match current.get(key).map_err(db_error)? {
+            Some(row) => Some(Version::decode(row.value())?),
+            None => None,
+        };
+        let version = decide(prev.as_ref(), revision)?;
+        let encoded = version.encode();
+        if version.deleted {
+            current.remove(key).map_err(db_error)?;
+        } else {
+            current.insert(key, encoded.as_slice()).map_err(db_error)?;
+        }
+        let mut history = txn.open_table(HISTORY).map_err(db_error)?;
+        history
+            .insert((key, revision), encoded.as_slice())
+            .map_err(db_error)?;
+        let event = LoggedEvent {
+            key: key.to_owned(),
+            version,
+            prev,
+        };
+        let mut events = txn.open_table(EVENTS).map_err(db_error)?;
+        events
+            .insert(revision, event.encode().as_slice())
+            .map_err(db_error)?;
+        meta.insert(META_REVISION, revision).map_err(db_error)?;
+        Ok(event)
+    }
+
+    fn compact(&self, revision: Revision) -> Result<()> {
+        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let txn = self.db.begin_write().map_err(db_error)?;
+        {
+            let mut meta = txn.open_table(META).map_err(db_error)?;
+            let current = meta.get(META_REVISION).map_err(db_error)?.map(|v| v.value());
+            let compacted = meta.get(META_COMPACTED).map_err(db_error)?.map(|v| v.value());
+            let (Some(current), Some(compacted)) = (current, compacted) else {
+                return Err(Error::corrupt("embedded store: meta revisions missing"));
+            };
+            if revision <= compacted {
+                return Err(Error::Compacted {
+                    compacted_revision: compacted,
+                });
+            }
+            if revision > current {
+                return Err(Error::FutureRevision {
+                    requested: revision,
+                    current,
+                });
+            }
+            prune(&txn, revision)?;
+            meta.insert(META_COMPACTED, revision).map_err(db_error)?;
+        }
+        txn.commit().map_err(db_error)
+    }
+
+    /// Reads logged events from `from` (inclusive) on, at most `max` of them. Returns the
+    /// events and the store revision of the snapshot read. `Compacted` when `from` is gone.
+    fn read_events(&self, from: Revision, max: usize) -> Result<(Vec<Committed>, Revision)> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let current = meta_value(&txn, META_REVISION)?;
+        let compacted = meta_value(&txn, META_COMPACTED)?;
+        if from < compacted {
+            return Err(Error::Compacted {
+                compacted_revision: compacted,
+            });
+        }
+        let table = txn.open_table(EVENTS).map_err(db_error)?;
+        let mut out = Vec::new();
+        for row in table.range(from..).map_err(db_error)?.take(max) {
+            let (revision, value) = row.map_err(db_error)?;
+            let event = LoggedEvent::decode(value.value())?;
+            out.push(Committed {
+                revision: revision.value(),
+                key: event.key.clone(),
+                event: event.into_watch_event()?,
+            });
+        }
+        Ok((out, current))
+    }
+}
+
+/// Drops history that no read at or after `revision` can need: per key touched before
+/// `revision`, every version but the last one at or before it (and that one too when it is a
+/// tombstone); and the event log before `revision`.
+fn prune(txn: &WriteTransaction, revision: Revision) -> Result<()> {
+    let mut events = txn.open_table(EVENTS).map_err(db_error)?;
+    let mut keys = std::collections::BTreeSet::new();
+    for row in events.range(..revision).map_err(db_error)? {
+        let (_, value) = row.map_err(db_error)?;
+        keys.insert(LoggedEvent::decode(value.value())?.key);
+    }
+    events.retain_in(..revision, |_, _| false).map_err(db_error)?;
+    let mut history = txn.open_table(HISTORY).map_err(db_error)?;
+    for key in &keys {
+        let range = (key.as_str(), i64::MIN)..=(key.as_str(), revision);
+        let keep = last_live_revision(&history, range.clone())?;
+        history
+            .retain_in(range, |(_, rev), _| Some(rev) == keep)
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// The revision of the last version in `range` of one key's history, unless it is a tombstone.
+fn last_live_revision(
+    history: &redb::Table<(&str, i64), &[u8]>,
+    range: std::ops::RangeInclusive<(&str, i64)>,
+) -> Result<Option<Revision>> {
+    let Some(row) = history.range(range).map_err(db_error)?.next_back() else {
+        return Ok(None);
+    };
+    let (key, value) = row.map_err(db_error)?;
+    let live = !Version::decode(value.value())?.deleted;
+    Ok(live.then(|| key.value().1))
+}
+
+fn offer_version(page: &mut Page, candidate: Option<(String, Version)>) -> Result<()> {
+    match candidate {
+        Some((key, version)) if !version.deleted => {
+            page.offer(|| Ok(version.into_key_value(&key)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Collects up to `limit` items and counts the rest.
+struct Page {
+    items: Vec<KeyValue>,
+    limit: usize,
+    remaining: u64,
+}
+
+impl Page {
+    fn new(limit: usize) -> Self {
+        Page {
+            items: Vec::new(),
+            limit,
+            remaining: 0,
+        }
+    }
+
+    /// Takes the item `make` builds while there is room, else only counts it.
+    fn offer(&mut self, make: impl FnOnce() -> Result<KeyValue>) -> Result<()> {
+        if self.items.len() < self.limit {
+            self.items.push(make()?);
+        } else {
+            self.remaining += 1;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn get(&self, key: &str) -> Result<KeyValue> {
+        let key = key.to_owned();
+        self.blocking(move |s| s.get(&key)).await
+    }
+
+    async fn list(&self, prefix: &str, options: ListOptions) -> Result<ListResult> {
+        let prefix = directory(prefix);
+        self.blocking(move |s| s.list(&prefix, &options)).await
+    }
+
+    async fn count(&self, prefix: &str) -> Result<u64> {
+        let prefix = directory(prefix);
+        self.blocking(move |s| s.count(&prefix)).await
+    }
+
+    async fn current_revision(&self) -> Result<Revision> {
+        self.blocking(|s| s.current_revision()).await
+    }
+
+    async fn create(&self, key: &str, value: Bytes) -> Result<Revision> {
+        check_size(&value)?;
+        let key = key.to_owned();
+        self.blocking(move |s| {
+            s.write(
+                &key,
+                |prev, revision| match prev {
+                    Some(_) => Err(Error::AlreadyExists { key: key.clone() }),
+                    None => Ok(Version {
+                        create_revision: revision,
+                        mod_revision: revision,
+                        deleted: false,
+                        value,
+                    }),
+                },
+                |event| event.version.mod_revision,
+            )
+        })
+        .await
+    }
+
+    async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<Revision> {
+        check_size(&value)?;
+        let key = key.to_owned();
+        self.blocking(move |s| {
+            s.write(
+                &key,
+                |prev, revision| {
+                    let prev = check_expected(&key, prev, Some(expected))?;
+                    Ok(Version {
+                        create_revision: prev.create_revision,
+                        mod_revision: revision,
+                        deleted: false,
+                        value,
+                    })
+                },
+                |event| event.version.mod_revision,
+            )
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<Deleted> {
+        let key = key.to_owned();
+        self.blocking(move |s| {
+            s.write(
+                &key,
+                |prev, revision| {
+                    let prev = check_expected(&key, prev, expected)?;
+                    Ok(Version {
+                        create_revision: prev.create_revision,
+                        mod_revision: revision,
+                        deleted: true,
+                        value: Bytes::new(),
+                    })
+                },
+                |event| Deleted {
+                    revision: event.version.mod_revision,
+                    prev: event
+                        .prev
+                        .clone()
+                        .expect("a delete always has a previous version")
+                        .into_key_value(&event.key),
+                },
+            )
+        })
+        .await
+    }
+
+    async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {
+        Ok(watch::start(self.shared.clone(), directory(prefix), after))
+    }
+
+    async fn compact(&self, revision: Revision) -> Result<()> {
+        self.blocking(move |s| s.compact(revision)).await
+    }
+}
+
+/// The compare of compare-and-swap: the key must exist and, when `expected` is given, be at
+/// that revision.
+fn check_expected<'a>(
+    key: &str,
+    prev: Option<&'a Version>,
+    expected: Option<Revision>,
+) -> Result<&'a Version> {
+    let prev = prev.ok_or_else(|| Error::NotFound { key: key.into() })?;
+    match expected {
+        Some(expected) if expected != prev.mod_revision => Err(Error::Conflict {
+            key: key.into(),
+            expected,
+            current: Box::new(prev.clone().into_key_value(key)),
+        }),
+        _ => Ok(prev),
+    }
+}
