@@ -206,7 +206,9 @@ impl EtcdStore {
     }
 
     /// etcd reports the compacted revision only to a watch that starts before it: start one
-    /// at revision 1 on a key nobody uses and read the answer.
+    /// at revision 1 on a key nobody uses and read the answer. Only called after etcd said
+    /// "compacted", so when the probe is not cancelled (revision 1 itself is still kept), the
+    /// compacted revision is 1.
     async fn compacted_revision(&self) -> Result<Revision> {
         let mut client = self.watch.clone();
         let probe = async {
@@ -216,7 +218,10 @@ impl EtcdStore {
                     Some(WatchOptions::new().with_start_revision(1)),
                 )
                 .await?;
-            while let Some(resp) = stream.message().await? {
+            // etcd syncs new watchers every 100 ms; a compacted one is cancelled then.
+            let settle = Duration::from_secs(2);
+            while let Ok(message) = tokio::time::timeout(settle, stream.message()).await {
+                let Some(resp) = message? else { break };
                 if resp.compact_revision() > 0 {
                     return Ok(resp.compact_revision());
                 }
@@ -224,7 +229,7 @@ impl EtcdStore {
                     break;
                 }
             }
-            Ok(0)
+            Ok(1)
         };
         self.call("compaction probe", probe).await
     }
@@ -289,6 +294,18 @@ fn key_value(kv: &etcd_client::KeyValue) -> Result<KeyValue> {
     })
 }
 
+/// Like [`key_value`], taking over etcd-client's buffers instead of copying them.
+fn owned_key_value(kv: etcd_client::KeyValue) -> Result<KeyValue> {
+    let (create_revision, mod_revision) = (kv.create_revision(), kv.mod_revision());
+    let (key, value) = kv.into_key_value();
+    Ok(KeyValue {
+        key: String::from_utf8(key).map_err(|e| Error::other("etcd key is not UTF-8", e))?,
+        value: Bytes::from(value),
+        create_revision,
+        mod_revision,
+    })
+}
+
 fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> Result<Revision> {
     header
         .map(|h| h.revision())
@@ -340,16 +357,21 @@ impl Store for EtcdStore {
                 async move { kv.get(start, Some(get)).await }
             })
             .await;
-        let resp = match result {
+        let mut resp = match result {
             Ok(resp) => resp,
             Err(e) => return Err(self.resolve(e, requested.unwrap_or(0)).await),
         };
-        let items = resp.kvs().iter().map(key_value).collect::<Result<Vec<_>>>()?;
         let revision = match requested {
             Some(revision) => revision,
             None => header_revision(resp.header())?,
         };
-        let remaining = (resp.count() as u64).saturating_sub(items.len() as u64);
+        let count = resp.count() as u64;
+        let items = resp
+            .take_kvs()
+            .into_iter()
+            .map(owned_key_value)
+            .collect::<Result<Vec<_>>>()?;
+        let remaining = count.saturating_sub(items.len() as u64);
         Ok(ListResult {
             items,
             revision,

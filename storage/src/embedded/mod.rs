@@ -216,7 +216,9 @@ impl Shared {
         };
         let limit = options.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
         let mut page = Page::new(limit);
-        if revision == current {
+        if start >= end.as_str() {
+            // Continuing after the last possible key: nothing remains.
+        } else if revision == current {
             let table = txn.open_table(CURRENT).map_err(db_error)?;
             for row in table.range(start..end.as_str()).map_err(db_error)? {
                 let (key, value) = row.map_err(db_error)?;
