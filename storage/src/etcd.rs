@@ -11,21 +11,20 @@
 //! enough).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType,
-    GetOptions, Identity, KvClient, TlsOptions, Txn, TxnOp, TxnOpResponse, WatchClient,
-    WatchOptions,
+    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType, GetOptions,
+    Identity, KvClient, TlsOptions, Txn, TxnOp, TxnOpResponse, WatchClient, WatchOptions,
 };
 use tokio::sync::mpsc;
 
 use crate::error::{check_size, Error, Result};
 use crate::store::{
-    directory, Deleted, KeyValue, ListOptions, ListResult, Revision, Store, WatchEvent,
-    WatchStream,
+    directory, Deleted, KeyValue, ListOptions, ListResult, Revision, Store, WatchEvent, WatchStream,
 };
 
 /// How to reach etcd.
@@ -82,11 +81,7 @@ impl std::fmt::Debug for EtcdTls {
 
 impl EtcdTls {
     /// Loads the files named by `--etcd-cafile`, `--etcd-certfile` and `--etcd-keyfile`.
-    pub fn from_files(
-        ca: Option<&Path>,
-        cert: Option<&Path>,
-        key: Option<&Path>,
-    ) -> Result<Self> {
+    pub fn from_files(ca: Option<&Path>, cert: Option<&Path>, key: Option<&Path>) -> Result<Self> {
         let read = |p: &Path| {
             std::fs::read(p).map_err(|e| Error::other(format!("reading {}", p.display()), e))
         };
@@ -112,6 +107,17 @@ pub struct EtcdStore {
     kv: KvClient,
     watch: WatchClient,
     options: EtcdOptions,
+    /// The endpoint prober, stopped when the last clone of the store is dropped.
+    _prober: Option<Arc<AbortOnDrop>>,
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for EtcdStore {
@@ -143,7 +149,15 @@ impl EtcdStore {
         let client = Client::connect(&options.endpoints, Some(connect))
             .await
             .map_err(|e| Error::other("configuring the etcd client", e))?;
+        let prober = if options.endpoints.len() > 1 {
+            let mut prober = EndpointProber::new(client.clone(), options.endpoints.clone());
+            prober.probe().await;
+            Some(Arc::new(AbortOnDrop(tokio::spawn(prober.run()))))
+        } else {
+            None
+        };
         Ok(EtcdStore {
+            _prober: prober,
             kv: client
                 .kv_client()
                 .max_decoding_message_size(options.max_message_bytes)
@@ -162,7 +176,10 @@ impl EtcdStore {
     {
         match tokio::time::timeout(self.options.request_timeout, f).await {
             Ok(result) => result.map_err(map_error),
-            Err(elapsed) => Err(Error::unavailable(format!("etcd {what} timed out"), elapsed)),
+            Err(elapsed) => Err(Error::unavailable(
+                format!("etcd {what} timed out"),
+                elapsed,
+            )),
         }
     }
 
@@ -185,9 +202,24 @@ impl EtcdStore {
         }
     }
 
+    /// Runs a write transaction. It is tried again only when the connection could not be
+    /// established, so it was certainly not applied.
     async fn txn(&self, txn: Txn) -> Result<etcd_client::TxnResponse> {
-        let mut kv = self.kv.clone();
-        self.call("transaction", kv.txn(txn)).await
+        let mut attempt = 0;
+        loop {
+            let mut kv = self.kv.clone();
+            let sent = tokio::time::timeout(self.options.request_timeout, kv.txn(txn.clone()));
+            match sent.await {
+                Ok(Err(e)) if never_sent(&e) && attempt < self.options.read_retries => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                Ok(result) => return result.map_err(map_error),
+                Err(elapsed) => {
+                    return Err(Error::unavailable("etcd transaction timed out", elapsed))
+                }
+            }
+        }
     }
 
     /// Fills in the revisions that etcd's "compacted" and "future revision" errors lack.
@@ -235,6 +267,87 @@ impl EtcdStore {
     }
 }
 
+/// Whether a request failed before it left: the connection could not be established.
+fn never_sent(error: &etcd_client::Error) -> bool {
+    match error {
+        etcd_client::Error::GRpcStatus(status) => {
+            status.code() == tonic::Code::Unavailable && status.message().contains("connect error")
+        }
+        _ => false,
+    }
+}
+
+/// Keeps the client's balancer on reachable endpoints: tonic's balancer would otherwise keep
+/// sending requests to an endpoint that refuses connections (etcd's Go client has a health
+/// balancer for this). The last reachable endpoint is never removed.
+struct EndpointProber {
+    client: Client,
+    endpoints: Vec<String>,
+    in_balancer: Vec<bool>,
+}
+
+impl EndpointProber {
+    const INTERVAL: Duration = Duration::from_secs(2);
+    const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+    fn new(client: Client, endpoints: Vec<String>) -> Self {
+        let in_balancer = vec![true; endpoints.len()];
+        EndpointProber {
+            client,
+            endpoints,
+            in_balancer,
+        }
+    }
+
+    async fn run(mut self) {
+        loop {
+            tokio::time::sleep(Self::INTERVAL).await;
+            self.probe().await;
+        }
+    }
+
+    async fn probe(&mut self) {
+        let probes = self.endpoints.iter().map(|e| reachable(e));
+        let up = futures::future::join_all(probes).await;
+        if !up.iter().any(|u| *u) {
+            return; // Keep what we have: every request fails as Unavailable anyway.
+        }
+        for (i, endpoint) in self.endpoints.iter().enumerate() {
+            if up[i] == self.in_balancer[i] {
+                continue;
+            }
+            let changed = if up[i] {
+                self.client.add_endpoint(endpoint).await
+            } else {
+                self.client.remove_endpoint(endpoint).await
+            };
+            match changed {
+                Ok(()) => {
+                    tracing::info!(endpoint, reachable = up[i], "etcd endpoint changed");
+                    self.in_balancer[i] = up[i];
+                }
+                Err(e) => tracing::warn!(endpoint, error = %e, "updating etcd endpoints failed"),
+            }
+        }
+    }
+}
+
+/// Whether a TCP connection to the endpoint's host and port succeeds.
+async fn reachable(endpoint: &str) -> bool {
+    let authority = endpoint
+        .split("://")
+        .nth(1)
+        .unwrap_or(endpoint)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let connect = tokio::net::TcpStream::connect(authority);
+    matches!(
+        tokio::time::timeout(EndpointProber::CONNECT_TIMEOUT, connect).await,
+        Ok(Ok(_))
+    )
+}
+
 /// Turns an etcd client error into a store error. etcd's "compacted" and "future revision"
 /// errors carry no numbers; [`EtcdStore::resolve`] fills them in.
 fn map_error(error: etcd_client::Error) -> Error {
@@ -257,14 +370,16 @@ fn map_error(error: etcd_client::Error) -> Error {
                     size: 0,
                     limit: crate::MAX_VALUE_BYTES,
                 }
-            } else if matches!(
-                status.code(),
-                Code::Unavailable
-                    | Code::DeadlineExceeded
-                    | Code::Cancelled
-                    | Code::ResourceExhausted
-                    | Code::Aborted
-            ) || message.contains("no leader")
+            } else if (status.code() == Code::Unknown && message.contains("transport error"))
+                || matches!(
+                    status.code(),
+                    Code::Unavailable
+                        | Code::DeadlineExceeded
+                        | Code::Cancelled
+                        | Code::ResourceExhausted
+                        | Code::Aborted
+                )
+                || message.contains("no leader")
                 || message.contains("leader changed")
             {
                 Error::unavailable("etcd", status)
@@ -395,7 +510,8 @@ impl Store for EtcdStore {
     async fn current_revision(&self) -> Result<Revision> {
         let resp = self
             .read("revision", |mut kv| async move {
-                kv.get("\0", Some(GetOptions::new().with_count_only())).await
+                kv.get("\0", Some(GetOptions::new().with_count_only()))
+                    .await
             })
             .await?;
         header_revision(resp.header())
@@ -441,7 +557,10 @@ impl Store for EtcdStore {
         }
         let txn = Txn::new()
             .when(compares)
-            .and_then([TxnOp::delete(key, Some(DeleteOptions::new().with_prev_key()))])
+            .and_then([TxnOp::delete(
+                key,
+                Some(DeleteOptions::new().with_prev_key()),
+            )])
             .or_else([TxnOp::get(key, None)]);
         let resp = self.txn(txn).await?;
         if !resp.succeeded() {
@@ -463,7 +582,9 @@ impl Store for EtcdStore {
                 }
             }
         }
-        Err(Error::corrupt("etcd delete answered without the previous value"))
+        Err(Error::corrupt(
+            "etcd delete answered without the previous value",
+        ))
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {
@@ -475,7 +596,9 @@ impl Store for EtcdStore {
             tx,
         };
         tokio::spawn(watcher.run());
-        Ok(Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx))))
+        Ok(Box::pin(futures::stream::poll_fn(move |cx| {
+            rx.poll_recv(cx)
+        })))
     }
 
     async fn compact(&self, revision: Revision) -> Result<()> {

@@ -220,7 +220,10 @@ async fn list_returns_keys_in_order_with_read_revision(f: Fixture) {
 async fn list_prefix_does_not_match_sibling_with_longer_name(f: Fixture) {
     f.store.create("/a/b/x", val("in")).await.unwrap();
     f.store.create("/a/bc/y", val("out")).await.unwrap();
-    f.store.create("/a/b", val("the prefix itself")).await.unwrap();
+    f.store
+        .create("/a/b", val("the prefix itself"))
+        .await
+        .unwrap();
     for prefix in ["/a/b", "/a/b/"] {
         let list = f.store.list(prefix, ListOptions::default()).await.unwrap();
         let keys: Vec<_> = list.items.iter().map(|kv| kv.key.as_str()).collect();
@@ -231,7 +234,10 @@ async fn list_prefix_does_not_match_sibling_with_longer_name(f: Fixture) {
 
 async fn list_pages_with_limit_and_start_after_count_remaining(f: Fixture) {
     for i in 0..7 {
-        f.store.create(&key(&format!("k{i}")), val("v")).await.unwrap();
+        f.store
+            .create(&key(&format!("k{i}")), val("v"))
+            .await
+            .unwrap();
     }
     let mut seen = Vec::new();
     let mut start_after = None;
@@ -258,7 +264,10 @@ async fn list_pages_with_limit_and_start_after_count_remaining(f: Fixture) {
 
 async fn paging_stays_pinned_at_first_page_revision_while_writes_continue(f: Fixture) {
     for i in 0..6 {
-        f.store.create(&key(&format!("k{i}")), val("old")).await.unwrap();
+        f.store
+            .create(&key(&format!("k{i}")), val("old"))
+            .await
+            .unwrap();
     }
     let first = f
         .store
@@ -351,7 +360,10 @@ async fn list_at_future_revision_is_future_revision(f: Fixture) {
 
 async fn count_counts_keys_under_prefix_only(f: Fixture) {
     for i in 0..5 {
-        f.store.create(&key(&format!("k{i}")), val("v")).await.unwrap();
+        f.store
+            .create(&key(&format!("k{i}")), val("v"))
+            .await
+            .unwrap();
     }
     f.store.create("/registry/other/x", val("v")).await.unwrap();
     f.store.delete(&key("k0"), None).await.unwrap();
@@ -374,7 +386,10 @@ async fn watch_delivers_changes_in_order_with_previous_values(f: Fixture) {
         other => panic!("expected a create, got {other:?}"),
     }
     match &events[1] {
-        WatchEvent::Put { kv, prev: Some(prev) } => {
+        WatchEvent::Put {
+            kv,
+            prev: Some(prev),
+        } => {
             assert_eq!((kv.value.clone(), kv.mod_revision), (val("2"), updated));
             assert_eq!(kv.create_revision, created);
             assert_eq!((prev.value.clone(), prev.mod_revision), (val("1"), created));
@@ -382,7 +397,11 @@ async fn watch_delivers_changes_in_order_with_previous_values(f: Fixture) {
         other => panic!("expected an update, got {other:?}"),
     }
     match &events[2] {
-        WatchEvent::Delete { key: k, revision, prev } => {
+        WatchEvent::Delete {
+            key: k,
+            revision,
+            prev,
+        } => {
             assert_eq!((k.clone(), *revision), (key("a"), deleted));
             assert_eq!((prev.value.clone(), prev.mod_revision), (val("2"), updated));
         }
@@ -394,7 +413,12 @@ async fn watch_from_past_revision_replays_history_then_follows(f: Fixture) {
     let start = f.store.current_revision().await.unwrap();
     let mut revisions = Vec::new();
     for i in 0..40 {
-        revisions.push(f.store.create(&key(&format!("k{i:02}")), val("v")).await.unwrap());
+        revisions.push(
+            f.store
+                .create(&key(&format!("k{i:02}")), val("v"))
+                .await
+                .unwrap(),
+        );
     }
     let mut watch = f.store.watch(ROOT, start).await.unwrap();
     let replayed = changes_until(&mut watch, *revisions.last().unwrap()).await;
@@ -422,7 +446,9 @@ async fn watch_does_not_see_sibling_prefix(f: Fixture) {
     f.store.create("/a/b", val("out")).await.unwrap();
     let inside = f.store.create("/a/b/x", val("in")).await.unwrap();
     match next_change(&mut watch).await.unwrap() {
-        WatchEvent::Put { kv, .. } => assert_eq!((kv.key.as_str(), kv.mod_revision), ("/a/b/x", inside)),
+        WatchEvent::Put { kv, .. } => {
+            assert_eq!((kv.key.as_str(), kv.mod_revision), ("/a/b/x", inside))
+        }
         other => panic!("expected /a/b/x, got {other:?}"),
     }
     assert_quiet(&mut watch, Duration::from_millis(300)).await;
@@ -458,7 +484,11 @@ async fn slow_watcher_receives_every_event_in_order(f: Fixture) {
     let mut last = start;
     let mut expected = Vec::new();
     for i in 0..600 {
-        last = f.store.create(&key(&format!("k{i:04}")), val("v")).await.unwrap();
+        last = f
+            .store
+            .create(&key(&format!("k{i:04}")), val("v"))
+            .await
+            .unwrap();
         expected.push(last);
     }
     let got: Vec<_> = changes_until(&mut watch, last)
@@ -518,7 +548,10 @@ async fn compaction_of_compacted_or_future_revision_is_rejected(f: Fixture) {
 async fn watch_from_compacted_revision_fails_with_compacted_revision(f: Fixture) {
     let start = f.store.current_revision().await.unwrap();
     for i in 0..5 {
-        f.store.create(&key(&format!("k{i}")), val("v")).await.unwrap();
+        f.store
+            .create(&key(&format!("k{i}")), val("v"))
+            .await
+            .unwrap();
     }
     let compacted = f.store.current_revision().await.unwrap();
     f.store.compact(compacted).await.unwrap();
@@ -586,7 +619,11 @@ async fn value_of_exactly_the_limit_is_stored_and_one_byte_more_is_too_large(f: 
     let rev = f.store.create(&key("big"), at_limit.clone()).await.unwrap();
     assert_eq!(f.store.get(&key("big")).await.unwrap().value, at_limit);
     let over = Bytes::from(vec![b'y'; MAX_VALUE_BYTES + 1]);
-    let err = f.store.create(&key("bigger"), over.clone()).await.unwrap_err();
+    let err = f
+        .store
+        .create(&key("bigger"), over.clone())
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::TooLarge { size, limit } if size == MAX_VALUE_BYTES + 1 && limit == MAX_VALUE_BYTES),
         "{err:?}"
@@ -600,7 +637,10 @@ async fn large_lists_are_returned_whole(f: Fixture) {
     // 6 values of 1 MiB: more than gRPC's default 4 MiB message limit.
     let value = Bytes::from(vec![b'z'; 1024 * 1024]);
     for i in 0..6 {
-        f.store.create(&key(&format!("k{i}")), value.clone()).await.unwrap();
+        f.store
+            .create(&key(&format!("k{i}")), value.clone())
+            .await
+            .unwrap();
     }
     let list = f.store.list(ROOT, ListOptions::default()).await.unwrap();
     assert_eq!(list.items.len(), 6);
@@ -631,7 +671,10 @@ async fn restart_keeps_data_revisions_and_history(mut f: Fixture) {
     let mut watch = f.store.watch(ROOT, a).await.unwrap();
     assert_eq!(next_change(&mut watch).await.unwrap().revision(), past);
     // Writes go on from the same revision counter.
-    assert_eq!(f.store.create(&key("c"), val("1")).await.unwrap(), before + 1);
+    assert_eq!(
+        f.store.create(&key("c"), val("1")).await.unwrap(),
+        before + 1
+    );
 }
 
 /// Retries a read while the store is coming back.

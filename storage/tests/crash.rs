@@ -65,7 +65,12 @@ fn crash_child_writer() {
 /// SIGKILL and returns, per writer, how many writes it acknowledged.
 fn write_and_kill(dir: &std::path::Path, round: u32, acks: usize) -> Vec<u64> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, dir)
         .env(ROUND_ENV, round.to_string())
         .stdout(Stdio::piped())
@@ -86,7 +91,10 @@ fn write_and_kill(dir: &std::path::Path, round: u32, acks: usize) -> Vec<u64> {
         let writer: usize = parts.next().unwrap().parse().unwrap();
         let i: u64 = parts.next().unwrap().parse().unwrap();
         // Each writer acknowledges its writes in order.
-        assert_eq!(i, acked[writer], "writer {writer} acknowledged out of order");
+        assert_eq!(
+            i, acked[writer],
+            "writer {writer} acknowledged out of order"
+        );
         acked[writer] = i + 1;
         seen += 1;
         if seen == acks {
@@ -129,10 +137,7 @@ async fn embedded_store_keeps_every_acknowledged_write_across_kill_9() {
         // One revision per write that made it to disk, acknowledged or in flight when killed.
         assert_eq!(store.current_revision().await.unwrap(), 1 + total as i64);
         let in_round = acked.iter().sum::<u64>();
-        let listed = store
-            .count(&format!("/crash/r{round}"))
-            .await
-            .unwrap();
+        let listed = store.count(&format!("/crash/r{round}")).await.unwrap();
         assert!(
             listed >= in_round && listed <= in_round + WRITERS as u64,
             "round {round}: {listed} writes stored, {in_round} acknowledged"

@@ -13,7 +13,13 @@ use support::{changes_until, Backend, Fixture};
 const ROOT: &str = "/m/a";
 /// Keys under the watched root, plus two under a sibling prefix that must stay invisible.
 const KEYS: [&str; 7] = [
-    "/m/a/k0", "/m/a/k1", "/m/a/k2", "/m/a/k3", "/m/a/x/k4", "/m/ab/k5", "/m/ab/k6",
+    "/m/a/k0",
+    "/m/a/k1",
+    "/m/a/k2",
+    "/m/a/k3",
+    "/m/a/x/k4",
+    "/m/ab/k5",
+    "/m/ab/k6",
 ];
 
 #[derive(Debug, Clone)]
@@ -272,7 +278,10 @@ async fn describe(store: &dyn Store, model: &Model, op: &Op) -> String {
             match store.list(ROOT, options).await {
                 Ok(list) => {
                     let items: Vec<_> = list.items.iter().map(show).collect();
-                    format!("Ok({}, {items:?}, remaining {})", list.revision, list.remaining)
+                    format!(
+                        "Ok({}, {items:?}, remaining {})",
+                        list.revision, list.remaining
+                    )
                 }
                 Err(e) => fail(e),
             }
@@ -315,7 +324,11 @@ fn normalise(event: WatchEvent) -> WatchEvent {
             kv: model_kv(kv),
             prev: prev.map(model_kv),
         },
-        WatchEvent::Delete { key, revision, prev } => WatchEvent::Delete {
+        WatchEvent::Delete {
+            key,
+            revision,
+            prev,
+        } => WatchEvent::Delete {
             key,
             revision,
             prev: model_kv(prev),

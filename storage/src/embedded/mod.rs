@@ -29,8 +29,7 @@ use tokio::sync::broadcast;
 
 use crate::error::{check_size, Error, Result};
 use crate::store::{
-    directory, Deleted, KeyValue, ListOptions, ListResult, Revision, Store, WatchEvent,
-    WatchStream,
+    directory, Deleted, KeyValue, ListOptions, ListResult, Revision, Store, WatchEvent, WatchStream,
 };
 use record::{LoggedEvent, Version};
 
@@ -138,11 +137,15 @@ fn init(db: &Database) -> Result<Revision> {
         txn.open_table(HISTORY).map_err(db_error)?;
         txn.open_table(EVENTS).map_err(db_error)?;
         let mut meta = txn.open_table(META).map_err(db_error)?;
-        let revision = meta.get(META_REVISION).map_err(db_error)?.map(|v| v.value());
+        let revision = meta
+            .get(META_REVISION)
+            .map_err(db_error)?
+            .map(|v| v.value());
         match revision {
             Some(revision) => revision,
             None => {
-                meta.insert(META_REVISION, INITIAL_REVISION).map_err(db_error)?;
+                meta.insert(META_REVISION, INITIAL_REVISION)
+                    .map_err(db_error)?;
                 meta.insert(META_COMPACTED, 0).map_err(db_error)?;
                 INITIAL_REVISION
             }
@@ -355,8 +358,14 @@ impl Shared {
         let txn = self.db.begin_write().map_err(db_error)?;
         {
             let mut meta = txn.open_table(META).map_err(db_error)?;
-            let current = meta.get(META_REVISION).map_err(db_error)?.map(|v| v.value());
-            let compacted = meta.get(META_COMPACTED).map_err(db_error)?.map(|v| v.value());
+            let current = meta
+                .get(META_REVISION)
+                .map_err(db_error)?
+                .map(|v| v.value());
+            let compacted = meta
+                .get(META_COMPACTED)
+                .map_err(db_error)?
+                .map(|v| v.value());
             let (Some(current), Some(compacted)) = (current, compacted) else {
                 return Err(Error::corrupt("embedded store: meta revisions missing"));
             };
@@ -413,7 +422,9 @@ fn prune(txn: &WriteTransaction, revision: Revision) -> Result<()> {
         let (_, value) = row.map_err(db_error)?;
         keys.insert(LoggedEvent::decode(value.value())?.key);
     }
-    events.retain_in(..revision, |_, _| false).map_err(db_error)?;
+    events
+        .retain_in(..revision, |_, _| false)
+        .map_err(db_error)?;
     let mut history = txn.open_table(HISTORY).map_err(db_error)?;
     for key in &keys {
         let range = (key.as_str(), i64::MIN)..=(key.as_str(), revision);
@@ -440,9 +451,7 @@ fn last_live_revision(
 
 fn offer_version(page: &mut Page, candidate: Option<(String, Version)>) -> Result<()> {
     match candidate {
-        Some((key, version)) if !version.deleted => {
-            page.offer(|| Ok(version.into_key_value(&key)))
-        }
+        Some((key, version)) if !version.deleted => page.offer(|| Ok(version.into_key_value(&key))),
         _ => Ok(()),
     }
 }

@@ -78,11 +78,12 @@ impl Watcher {
                 // A gap (or lag): the broadcast dropped events this watcher needs.
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up().await?,
                 Err(broadcast::error::RecvError::Closed) => {
-                    return self.fail(Error::Unavailable {
-                        message: "embedded store closed".into(),
-                        source: None,
-                    })
-                    .await;
+                    return self
+                        .fail(Error::Unavailable {
+                            message: "embedded store closed".into(),
+                            source: None,
+                        })
+                        .await;
                 }
             }
         }

@@ -20,8 +20,24 @@ pub struct EtcdServer {
     child: Option<Child>,
     client_url: String,
     peer_url: String,
+    /// Where `/health` is served: the client URL, or a plain-HTTP metrics URL under TLS.
+    health_addr: String,
     data: tempfile::TempDir,
     binary: PathBuf,
+    tls: Option<TlsFiles>,
+}
+
+/// The PEM files of an etcd serving TLS and requiring client certificates.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The CA that signed the server and client certificates.
+    pub ca: PathBuf,
+    /// A client certificate the server accepts.
+    pub client_cert: PathBuf,
+    /// Its key.
+    pub client_key: PathBuf,
+    server_cert: PathBuf,
+    server_key: PathBuf,
 }
 
 impl EtcdServer {
@@ -29,6 +45,16 @@ impl EtcdServer {
     /// returns `None` when no etcd binary is installed and `CI` is not set — under CI a
     /// missing etcd is a failure, never a skip.
     pub fn start() -> Option<Self> {
+        Self::start_with(false)
+    }
+
+    /// Like [`EtcdServer::start`], serving `https` with a fresh CA (made with the `openssl`
+    /// command) and requiring client certificates (`--client-cert-auth`).
+    pub fn start_tls() -> Option<Self> {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Option<Self> {
         let Some(binary) = etcd_binary() else {
             if std::env::var_os("CI").is_some() {
                 panic!("etcd is not installed (apt-get install etcd-server) and CI is set");
@@ -38,14 +64,21 @@ impl EtcdServer {
         };
         // Another process may take a port between choosing and binding it: try a few times.
         for _ in 0..5 {
-            let client_url = format!("http://127.0.0.1:{}", free_port());
-            let peer_url = format!("http://127.0.0.1:{}", free_port());
+            let scheme = if tls { "https" } else { "http" };
+            let client_port = free_port();
+            let data = tempfile::tempdir().expect("temp dir for etcd");
+            let tls = tls.then(|| make_certificates(data.path()));
             let mut server = EtcdServer {
                 child: None,
-                client_url,
-                peer_url,
-                data: tempfile::tempdir().expect("temp dir for etcd"),
+                client_url: format!("{scheme}://127.0.0.1:{client_port}"),
+                peer_url: format!("http://127.0.0.1:{}", free_port()),
+                health_addr: match tls {
+                    Some(_) => format!("127.0.0.1:{}", free_port()),
+                    None => format!("127.0.0.1:{client_port}"),
+                },
+                data,
                 binary: binary.clone(),
+                tls,
             };
             match server.spawn(false) {
                 Ok(()) => return Some(server),
@@ -58,6 +91,11 @@ impl EtcdServer {
     /// The client URL, e.g. `http://127.0.0.1:41234`.
     pub fn client_url(&self) -> &str {
         &self.client_url
+    }
+
+    /// The certificates, for a server started with [`EtcdServer::start_tls`].
+    pub fn tls(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
     }
 
     /// The data directory.
@@ -85,11 +123,23 @@ impl EtcdServer {
     }
 
     fn spawn(&mut self, existing: bool) -> Result<(), String> {
-        let log = std::fs::File::create(self.data.path().join("etcd.log"))
-            .map_err(|e| e.to_string())?;
-        let child = Command::new(&self.binary)
+        let log =
+            std::fs::File::create(self.data.path().join("etcd.log")).map_err(|e| e.to_string())?;
+        let mut command = Command::new(&self.binary);
+        if let Some(tls) = &self.tls {
+            command
+                .arg(format!("--cert-file={}", tls.server_cert.display()))
+                .arg(format!("--key-file={}", tls.server_key.display()))
+                .arg(format!("--trusted-ca-file={}", tls.ca.display()))
+                .arg("--client-cert-auth")
+                .arg(format!("--listen-metrics-urls=http://{}", self.health_addr));
+        }
+        let child = command
             .arg("--name=test")
-            .arg(format!("--data-dir={}", self.data.path().join("data").display()))
+            .arg(format!(
+                "--data-dir={}",
+                self.data.path().join("data").display()
+            ))
             .arg(format!("--listen-client-urls={}", self.client_url))
             .arg(format!("--advertise-client-urls={}", self.client_url))
             .arg(format!("--listen-peer-urls={}", self.peer_url))
@@ -117,7 +167,7 @@ impl EtcdServer {
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
-        let addr = self.client_url.trim_start_matches("http://").to_owned();
+        let addr = self.health_addr.clone();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(child) = self.child.as_mut() {
@@ -139,6 +189,96 @@ impl EtcdServer {
 impl Drop for EtcdServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Makes a CA, a serving certificate for 127.0.0.1 and a client certificate in `dir`.
+fn make_certificates(dir: &Path) -> TlsFiles {
+    let path = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"],
+            &key[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-subj",
+                "/CN=etcd-test-ca",
+                "-days",
+                "2",
+            ],
+        ]
+        .concat(),
+    );
+    for (name, usage, san) in [
+        (
+            "server",
+            "serverAuth",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        ),
+        ("client", "clientAuth", ""),
+    ] {
+        let ext = format!("{san}extendedKeyUsage={usage}\n");
+        std::fs::write(path(&format!("{name}.ext")), ext).expect("writing openssl extensions");
+        let (k, csr, crt, ext) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+            format!("{name}.ext"),
+        );
+        openssl(
+            &[
+                &["req"],
+                &key[..],
+                &["-keyout", &k, "-out", &csr, "-subj", &format!("/CN={name}")],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+        ]);
+    }
+    TlsFiles {
+        ca: path("ca.crt"),
+        client_cert: path("client.crt"),
+        client_key: path("client.key"),
+        server_cert: path("server.crt"),
+        server_key: path("server.key"),
     }
 }
 

@@ -3,4 +3,4 @@
 
 mod etcd_server;
 
-pub use etcd_server::{etcd_binary, EtcdServer};
+pub use etcd_server::{etcd_binary, EtcdServer, TlsFiles};

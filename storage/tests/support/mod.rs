@@ -103,11 +103,7 @@ impl Store for Placeholder {
     async fn get(&self, _: &str) -> storage::Result<storage::KeyValue> {
         unreachable!("the store is being reopened")
     }
-    async fn list(
-        &self,
-        _: &str,
-        _: storage::ListOptions,
-    ) -> storage::Result<storage::ListResult> {
+    async fn list(&self, _: &str, _: storage::ListOptions) -> storage::Result<storage::ListResult> {
         unreachable!("the store is being reopened")
     }
     async fn count(&self, _: &str) -> storage::Result<u64> {
@@ -156,7 +152,9 @@ pub async fn next_change(stream: &mut WatchStream) -> storage::Result<WatchEvent
 pub async fn changes_until(stream: &mut WatchStream, until: Revision) -> Vec<WatchEvent> {
     let mut events = Vec::new();
     loop {
-        let event = next_change(stream).await.expect("a watch event, not an error");
+        let event = next_change(stream)
+            .await
+            .expect("a watch event, not an error");
         let revision = event.revision();
         events.push(event);
         if revision >= until {
