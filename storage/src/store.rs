@@ -55,6 +55,16 @@ pub struct ListOptions {
     pub limit: Option<usize>,
 }
 
+impl ListOptions {
+    /// Reads everything as of `revision`.
+    pub fn at(revision: Revision) -> Self {
+        ListOptions {
+            revision: Some(revision),
+            ..Default::default()
+        }
+    }
+}
+
 /// One page of a prefix, read at a single revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListResult {

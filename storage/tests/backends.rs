@@ -187,7 +187,7 @@ async fn compactor_keeps_a_window_of_history() {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             last = f.store.update("/c/a", val("x"), last).await.unwrap();
-            let old = f.store.list("/c", at(first)).await;
+            let old = f.store.list("/c", ListOptions::at(first)).await;
             if matches!(old, Err(Error::Compacted { .. })) {
                 break;
             }
@@ -197,14 +197,7 @@ async fn compactor_keeps_a_window_of_history() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        f.store.list("/c", at(last)).await.unwrap();
-    }
-}
-
-fn at(revision: i64) -> ListOptions {
-    ListOptions {
-        revision: Some(revision),
-        ..Default::default()
+        f.store.list("/c", ListOptions::at(last)).await.unwrap();
     }
 }
 

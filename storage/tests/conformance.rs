@@ -319,17 +319,7 @@ async fn list_at_past_revision_shows_old_values_and_deleted_keys(f: Fixture) {
     f.store.update(&key("a"), val("a2"), a).await.unwrap();
     f.store.delete(&key("b"), None).await.unwrap();
     f.store.create(&key("c"), val("c1")).await.unwrap();
-    let then = f
-        .store
-        .list(
-            ROOT,
-            ListOptions {
-                revision: Some(past),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let then = f.store.list(ROOT, ListOptions::at(past)).await.unwrap();
     let seen: Vec<_> = then
         .items
         .iter()
@@ -347,10 +337,7 @@ async fn list_at_past_revision_shows_old_values_and_deleted_keys(f: Fixture) {
 async fn list_at_future_revision_is_future_revision(f: Fixture) {
     f.store.create(&key("a"), val("1")).await.unwrap();
     let current = f.store.current_revision().await.unwrap();
-    let options = ListOptions {
-        revision: Some(current + 10),
-        ..Default::default()
-    };
+    let options = ListOptions::at(current + 10);
     let err = f.store.list(ROOT, options).await.unwrap_err();
     assert!(
         matches!(err, Error::FutureRevision { requested, current: c } if requested == current + 10 && c == current),
@@ -506,10 +493,7 @@ async fn compaction_makes_older_revisions_compacted_and_keeps_current_data(f: Fi
     f.store.delete(&key("b"), None).await.unwrap();
     let c = f.store.create(&key("c"), val("1")).await.unwrap();
     f.store.compact(c).await.unwrap();
-    let at = |revision| ListOptions {
-        revision: Some(revision),
-        ..Default::default()
-    };
+    let at = ListOptions::at;
     let err = f.store.list(ROOT, at(a2)).await.unwrap_err();
     assert!(
         matches!(err, Error::Compacted { compacted_revision } if compacted_revision == c),
@@ -656,17 +640,7 @@ async fn restart_keeps_data_revisions_and_history(mut f: Fixture) {
     let after = retry(|| f.store.current_revision()).await;
     assert_eq!(after, before);
     assert_eq!(f.store.get(&key("a")).await.unwrap().value, val("2"));
-    let old = f
-        .store
-        .list(
-            ROOT,
-            ListOptions {
-                revision: Some(past),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let old = f.store.list(ROOT, ListOptions::at(past)).await.unwrap();
     assert_eq!(old.items.len(), 1);
     let mut watch = f.store.watch(ROOT, a).await.unwrap();
     assert_eq!(next_change(&mut watch).await.unwrap().revision(), past);
