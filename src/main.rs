@@ -1,31 +1,48 @@
-//! The `fleet-apiserver` binary: parses the command line and wires the crates together.
+//! The `fleet-apiserver` binary: parses the command line and hands over to the subcommand.
+
+mod cli;
+mod kubeconfig;
+mod serve;
+mod up;
+mod wiring;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-fleet-apiserver — the fleet.k0rdent.io aggregated API server
-
-USAGE:
-    fleet-apiserver --version
-    fleet-apiserver --help
-
-The storage layer is in place (crate `storage`); the serving subcommands
-`serve`, `up` and `kubeconfig` are not built yet.";
+use clap::Parser;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("--version" | "-V") => {
-            println!("fleet-apiserver {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+    let cli = cli::Cli::parse();
+    // rustls panics when two crypto providers are compiled in and none is chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("fleet-apiserver: starting the runtime: {e}");
+            return ExitCode::FAILURE;
         }
-        None | Some("--help" | "-h" | "help") => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            cli::Command::Up(args) => up::run(args).await,
+            cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Kubeconfig(args) => kubeconfig::run(args),
         }
-        Some(other) => {
-            eprintln!("fleet-apiserver: unknown command {other:?}\n\n{USAGE}");
-            ExitCode::from(2)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fleet-apiserver: {}", wiring::chain(&e));
+            ExitCode::FAILURE
         }
     }
 }

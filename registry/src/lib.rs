@@ -1,5 +1,27 @@
-//! What the resources ARE and what each verb MEANS: the generic store over `storage`, driven
-//! by per-kind strategies, the fleet.k0rdent.io kinds and the computed views.
+//! What the resources ARE and what each verb MEANS: resource definitions, per-kind strategies,
+//! the generic store over `storage`, and the errors clients see.
 //!
 //! # Layout
-//! Empty until the resource registration of issue #3 lands; it depends on `storage` only.
+//! - [`resource`]: a resource's definition (names, scope, schema, columns, fields).
+//! - [`strategy`]: the per-kind hooks, in the order the generic store calls them.
+//! - [`catalog`]: the registered resources (also at run time, for schema-less kinds).
+//! - [`generic`]: every verb written once over `storage`.
+//! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
+//! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
+//! - [`fleet`]: the fleet.k0rdent.io group; one module per kind ([`clusterdeployment`]).
+
+pub mod catalog;
+pub mod clusterdeployment;
+pub mod field;
+pub mod fleet;
+pub mod generic;
+pub mod meta;
+pub mod resource;
+pub mod status;
+pub mod strategy;
+
+pub use catalog::Catalog;
+pub use generic::{GenericStore, ObjectList, Preconditions, Subresource, Written};
+pub use resource::{GroupResource, Resource, ResourceDefinition, Scope};
+pub use status::{ApiError, Status};
+pub use strategy::{SchemalessStrategy, Strategy};

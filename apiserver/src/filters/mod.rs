@@ -1,0 +1,4 @@
+//! What happens to every request before a handler sees it: authentication (and, later,
+//! authorization and audit).
+
+pub mod authentication;

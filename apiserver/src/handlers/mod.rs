@@ -1,0 +1,143 @@
+//! One handler per verb, each written once for every registered resource. This module finds
+//! the resource a request names and dispatches on the verb.
+
+mod body;
+mod create;
+mod delete;
+mod get;
+mod list;
+mod update;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Response};
+use http_body_util::combinators::BoxBody;
+use registry::{ApiError, Resource, Subresource};
+
+use crate::filters::authentication::User;
+use crate::request::ResourceRequest;
+use crate::response::Body;
+use crate::ApiServer;
+
+/// Everything a handler gets.
+pub(crate) struct Call<'a> {
+    pub server: &'a ApiServer,
+    pub resource: Arc<Resource>,
+    pub request: ResourceRequest,
+    pub subresource: Subresource,
+    pub headers: HeaderMap,
+    #[allow(dead_code)] // Read by list options and dryRun (issues #4 and #5).
+    pub query: Vec<(String, String)>,
+    pub body: BoxBody<Bytes, hyper::Error>,
+    #[allow(dead_code)] // Read by authorization and audit (issue #6).
+    pub user: User,
+}
+
+impl Call<'_> {
+    pub fn namespace(&self) -> Option<&str> {
+        self.request.namespace.as_deref()
+    }
+
+    /// The object name of the URL (handlers for named verbs only run with one).
+    pub fn name(&self) -> &str {
+        self.request.name.as_deref().unwrap_or_default()
+    }
+
+    pub fn header(&self, name: http::header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// 404 for a resource nobody serves: a `Status` in a group-version we serve (as for built-in
+/// groups), plain text elsewhere (the end of kube-apiserver's handler chain).
+fn not_found(server: &ApiServer, request: &ResourceRequest) -> Response<Body> {
+    let served = server
+        .catalog
+        .groups()
+        .iter()
+        .any(|(g, versions)| *g == request.group && versions.contains(&request.version));
+    if served {
+        crate::response::error(&ApiError::no_such_path())
+    } else {
+        crate::response::not_found_text()
+    }
+}
+
+/// Names that cannot be a path segment (k8s.io/apimachinery `path.ValidatePathSegmentName`),
+/// refused as the store's key function refuses them.
+fn check_path_name(name: &str) -> Result<(), ApiError> {
+    let problems: Vec<&str> = [
+        (name == ".", "may not be '.'"),
+        (name == "..", "may not be '..'"),
+        (name.contains('/'), "may not contain '/'"),
+        (name.contains('%'), "may not contain '%'"),
+    ]
+    .iter()
+    .filter(|(bad, _)| *bad)
+    .map(|(_, why)| *why)
+    .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "Name parameter invalid: {name:?}: {}",
+        problems.join(";")
+    )))
+}
+
+/// Serves a resource request.
+pub(crate) async fn serve(
+    server: &ApiServer,
+    request: ResourceRequest,
+    parts: http::request::Parts,
+    body: BoxBody<Bytes, hyper::Error>,
+    query: Vec<(String, String)>,
+    user: User,
+) -> Result<Response<Body>, ApiError> {
+    let Some(resource) = server
+        .catalog
+        .find(&request.group, &request.version, &request.resource)
+    else {
+        return Ok(not_found(server, &request));
+    };
+    if let Some(name) = &request.name {
+        check_path_name(name)?;
+    }
+    let namespaced = resource.def.namespaced();
+    // A namespaced object needs its namespace in the path; a cluster-scoped one has none.
+    if (namespaced && request.namespace.is_none() && request.name.is_some())
+        || (!namespaced && request.namespace.is_some())
+    {
+        return Err(ApiError::no_such_path());
+    }
+    let subresource = match request.subresource.as_deref() {
+        None => Subresource::Main,
+        Some("status") if resource.def.status_subresource && request.name.is_some() => {
+            Subresource::Status
+        }
+        Some(_) => return Err(ApiError::no_such_path()),
+    };
+    let verb = request.verb;
+    let call = Call {
+        server,
+        resource,
+        request,
+        subresource,
+        headers: parts.headers,
+        query,
+        body,
+        user,
+    };
+    match (verb, subresource) {
+        ("get", _) => get::handle(call).await,
+        ("list", Subresource::Main) => list::handle(call).await,
+        ("create", Subresource::Main) if call.request.name.is_none() => create::handle(call).await,
+        ("update", _) => update::handle(call).await,
+        ("delete", Subresource::Main) => delete::handle(call).await,
+        (verb, _) => Err(ApiError::method_not_allowed(
+            verb,
+            &call.resource.def.group_resource(),
+        )),
+    }
+}

@@ -1,0 +1,171 @@
+//! Field validation errors, formatted as k8s.io/apimachinery's
+//! `pkg/util/validation/field/errors.go` formats them.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// What is wrong with a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldErrorKind {
+    Required,
+    Invalid,
+    NotSupported,
+    Forbidden,
+    Duplicate,
+    TooLong,
+    Internal,
+}
+
+impl FieldErrorKind {
+    /// The `StatusCause.reason`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            FieldErrorKind::Required => "FieldValueRequired",
+            FieldErrorKind::Invalid => "FieldValueInvalid",
+            FieldErrorKind::NotSupported => "FieldValueNotSupported",
+            FieldErrorKind::Forbidden => "FieldValueForbidden",
+            FieldErrorKind::Duplicate => "FieldValueDuplicate",
+            FieldErrorKind::TooLong => "FieldValueTooLong",
+            FieldErrorKind::Internal => "InternalError",
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            FieldErrorKind::Required => "Required value",
+            FieldErrorKind::Invalid => "Invalid value",
+            FieldErrorKind::NotSupported => "Unsupported value",
+            FieldErrorKind::Forbidden => "Forbidden",
+            FieldErrorKind::Duplicate => "Duplicate value",
+            FieldErrorKind::TooLong => "Too long",
+            FieldErrorKind::Internal => "Internal error",
+        }
+    }
+}
+
+/// One invalid field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub kind: FieldErrorKind,
+    /// The path, e.g. `spec.services[0].name`.
+    pub field: String,
+    /// The bad value as the message prints it, for kinds that print it.
+    pub value: Option<String>,
+    pub detail: String,
+}
+
+impl FieldError {
+    fn new(kind: FieldErrorKind, field: &str, value: Option<String>, detail: &str) -> Self {
+        FieldError {
+            kind,
+            field: field.into(),
+            value,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn required(field: &str, detail: &str) -> Self {
+        Self::new(FieldErrorKind::Required, field, None, detail)
+    }
+
+    pub fn invalid(field: &str, value: &Value, detail: &str) -> Self {
+        Self::new(
+            FieldErrorKind::Invalid,
+            field,
+            Some(print_value(value)),
+            detail,
+        )
+    }
+
+    /// An invalid value printed as given, for values Go prints unquoted (such as `0x0`).
+    pub fn invalid_raw(field: &str, printed: &str, detail: &str) -> Self {
+        Self::new(FieldErrorKind::Invalid, field, Some(printed.into()), detail)
+    }
+
+    pub fn forbidden(field: &str, detail: &str) -> Self {
+        Self::new(FieldErrorKind::Forbidden, field, None, detail)
+    }
+
+    pub fn duplicate(field: &str, value: &Value) -> Self {
+        Self::new(
+            FieldErrorKind::Duplicate,
+            field,
+            Some(print_value(value)),
+            "",
+        )
+    }
+
+    pub fn too_long(field: &str, max: usize) -> Self {
+        let detail = format!("may not be more than {max} bytes");
+        Self::new(FieldErrorKind::TooLong, field, None, &detail)
+    }
+
+    pub fn not_supported(field: &str, value: &Value, supported: &[&str]) -> Self {
+        let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
+        let detail = format!("supported values: {}", list.join(", "));
+        Self::new(
+            FieldErrorKind::NotSupported,
+            field,
+            Some(print_value(value)),
+            &detail,
+        )
+    }
+
+    /// The message without the field path: `StatusCause.message`.
+    pub fn body(&self) -> String {
+        let mut out = self.kind.text().to_owned();
+        if let Some(value) = &self.value {
+            out.push_str(": ");
+            out.push_str(value);
+        }
+        if !self.detail.is_empty() {
+            out.push_str(": ");
+            out.push_str(&self.detail);
+        }
+        out
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.body())
+    }
+}
+
+/// Prints a bad value as the upstream messages do: strings quoted, numbers and booleans
+/// bare, nothing as `"null"` (quoted, as `field.Invalid(path, nil, …)` prints it), and JSON
+/// for objects and arrays (where Go would print its own syntax).
+fn print_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        Value::Null => "\"null\"".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_follow_the_upstream_formats() {
+        assert_eq!(
+            FieldError::required("spec.template", "").to_string(),
+            "spec.template: Required value"
+        );
+        assert_eq!(
+            FieldError::invalid("metadata.name", &json!("A_b"), "must be lowercase").to_string(),
+            "metadata.name: Invalid value: \"A_b\": must be lowercase"
+        );
+        assert_eq!(
+            FieldError::not_supported("spec.provider", &json!("x"), &["aws", "sim"]).to_string(),
+            "spec.provider: Unsupported value: \"x\": supported values: \"aws\", \"sim\""
+        );
+        assert_eq!(
+            FieldError::forbidden("spec", "may not be changed").body(),
+            "Forbidden: may not be changed"
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! `metadata` of objects held as JSON: accessors, name rules, generated names, timestamps.
+
+use serde_json::{Map, Value};
+
+/// The object's `metadata`, created when missing (or when it is not an object).
+pub fn metadata_mut(obj: &mut Value) -> &mut Map<String, Value> {
+    if !obj.is_object() {
+        *obj = Value::Object(Map::new());
+    }
+    let map = obj.as_object_mut().expect("made an object above");
+    let meta = map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !meta.is_object() {
+        *meta = Value::Object(Map::new());
+    }
+    meta.as_object_mut().expect("made an object above")
+}
+
+/// A string field of `metadata`; `None` when absent or empty.
+pub fn get<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+    obj.get("metadata")?
+        .get(field)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+/// Sets (or, with `None`, removes) a field of `metadata`.
+pub fn set(obj: &mut Value, field: &str, value: Option<Value>) {
+    let meta = metadata_mut(obj);
+    match value {
+        Some(value) => {
+            meta.insert(field.into(), value);
+        }
+        None => {
+            meta.remove(field);
+        }
+    }
+}
+
+pub fn name(obj: &Value) -> Option<&str> {
+    get(obj, "name")
+}
+
+pub fn namespace(obj: &Value) -> Option<&str> {
+    get(obj, "namespace")
+}
+
+pub fn resource_version(obj: &Value) -> Option<&str> {
+    get(obj, "resourceVersion")
+}
+
+const DNS1123_SUBDOMAIN_MAX: usize = 253;
+const DNS1123_LABEL_MAX: usize = 63;
+
+/// k8s.io/apimachinery `pkg/util/validation/validation.go` `IsDNS1123Subdomain`.
+pub fn dns1123_subdomain_problems(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if name.len() > DNS1123_SUBDOMAIN_MAX {
+        problems.push(format!(
+            "must be no more than {DNS1123_SUBDOMAIN_MAX} characters"
+        ));
+    }
+    if !name.split('.').all(is_dns1123_label) {
+        problems.push(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
+             '-' or '.', and must start and end with an alphanumeric character (e.g. \
+             'example.com', regex used for validation is \
+             '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+                .into(),
+        );
+    }
+    problems
+}
+
+/// k8s.io/apimachinery `IsDNS1123Label` (namespace names).
+pub fn dns1123_label_problems(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if name.len() > DNS1123_LABEL_MAX {
+        problems.push(format!(
+            "must be no more than {DNS1123_LABEL_MAX} characters"
+        ));
+    }
+    if !is_dns1123_label(name) {
+        problems.push(
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \
+             '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or \
+             '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+                .into(),
+        );
+    }
+    problems
+}
+
+fn is_dns1123_label(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// The characters of generated name suffixes (k8s.io/apiserver `pkg/storage/names`).
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+const GENERATED_SUFFIX_LEN: usize = 5;
+const MAX_GENERATED_BASE: usize = DNS1123_LABEL_MAX - GENERATED_SUFFIX_LEN;
+
+/// `base` (cut to 58 characters) followed by 5 random characters, as kube-apiserver's
+/// `SimpleNameGenerator` does.
+pub fn generate_name(base: &str) -> String {
+    let mut end = base.len().min(MAX_GENERATED_BASE);
+    while !base.is_char_boundary(end) {
+        end -= 1;
+    }
+    let random = uuid::Uuid::new_v4();
+    let suffix: String = random.as_bytes()[..GENERATED_SUFFIX_LEN]
+        .iter()
+        .map(|b| NAME_ALPHABET[*b as usize % NAME_ALPHABET.len()] as char)
+        .collect();
+    format!("{}{suffix}", &base[..end])
+}
+
+/// A new random `metadata.uid`.
+pub fn new_uid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The current time as `metav1.Time` prints it: RFC 3339, seconds, UTC.
+pub fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    format_time(secs)
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_time(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil conversion.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_format_like_metav1_time() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn subdomain_rules_match_upstream() {
+        assert!(dns1123_subdomain_problems("prod-eu.1").is_empty());
+        assert_eq!(dns1123_subdomain_problems("Prod").len(), 1);
+        assert_eq!(dns1123_subdomain_problems("-a").len(), 1);
+        assert_eq!(dns1123_subdomain_problems("a..b").len(), 1);
+        assert_eq!(dns1123_subdomain_problems(&"a".repeat(254)).len(), 1);
+        assert!(dns1123_label_problems("a.b").len() == 1);
+    }
+
+    #[test]
+    fn generated_names_have_five_random_characters_from_the_alphabet() {
+        let name = generate_name("web-");
+        assert_eq!(name.len(), 9);
+        assert!(name[4..].bytes().all(|b| NAME_ALPHABET.contains(&b)));
+        assert_eq!(generate_name(&"x".repeat(80)).len(), 63);
+    }
+}

@@ -1,0 +1,202 @@
+//! What a resource is: its names, scope, subresources, schema, printer columns and selectable
+//! fields — everything discovery, OpenAPI and the generic handlers need to know, and nothing
+//! about any particular kind.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::strategy::Strategy;
+
+/// Whether objects live in a namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Namespaced,
+    Cluster,
+}
+
+/// A group and a resource name, printed `resource.group` (just `resource` for the core group).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupResource {
+    pub group: String,
+    pub resource: String,
+}
+
+impl GroupResource {
+    pub fn new(group: &str, resource: &str) -> Self {
+        GroupResource {
+            group: group.into(),
+            resource: resource.into(),
+        }
+    }
+}
+
+impl fmt::Display for GroupResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.group.is_empty() {
+            write!(f, "{}", self.resource)
+        } else {
+            write!(f, "{}.{}", self.resource, self.group)
+        }
+    }
+}
+
+/// How a printer column gets its cell.
+#[derive(Clone)]
+pub enum ColumnSource {
+    /// A simple JSONPath such as `.spec.template` or `.status.conditions[?(@.type=="Ready")].status`.
+    JsonPath(String),
+    /// Computed from the whole object.
+    Computed(Arc<dyn Fn(&Value) -> Value + Send + Sync>),
+}
+
+impl fmt::Debug for ColumnSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColumnSource::JsonPath(path) => write!(f, "JsonPath({path:?})"),
+            ColumnSource::Computed(_) => write!(f, "Computed"),
+        }
+    }
+}
+
+/// A column of `kubectl get` (a `metav1.TableColumnDefinition` plus where its value comes from).
+#[derive(Debug, Clone)]
+pub struct PrinterColumn {
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean` or `date`.
+    pub column_type: String,
+    pub format: String,
+    pub description: String,
+    /// Shown only with `-o wide` when above 0.
+    pub priority: i32,
+    pub source: ColumnSource,
+}
+
+/// A field that `fieldSelector` may name, besides `metadata.name` and `metadata.namespace`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectableField {
+    /// The selector name, e.g. `spec.template`.
+    pub name: String,
+    /// The JSONPath of its value, e.g. `.spec.template`.
+    pub json_path: String,
+}
+
+/// Everything about a resource except its behaviour.
+#[derive(Debug, Clone)]
+pub struct ResourceDefinition {
+    /// The API group; empty for the core group (`/api/v1`).
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// The plural resource name used in paths.
+    pub plural: String,
+    pub singular: String,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+    pub scope: Scope,
+    /// Whether `/status` is a subresource (then the main endpoint ignores `.status`).
+    pub status_subresource: bool,
+    /// The OpenAPI v3 schema of the object; `None` for schema-less kinds.
+    pub schema: Option<Value>,
+    pub printer_columns: Vec<PrinterColumn>,
+    pub selectable_fields: Vec<SelectableField>,
+}
+
+impl ResourceDefinition {
+    /// A definition with the given names, no subresources, schema or columns.
+    pub fn new(group: &str, version: &str, kind: &str, plural: &str, scope: Scope) -> Self {
+        ResourceDefinition {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            singular: kind.to_lowercase(),
+            short_names: Vec::new(),
+            categories: Vec::new(),
+            scope,
+            status_subresource: false,
+            schema: None,
+            printer_columns: Vec::new(),
+            selectable_fields: Vec::new(),
+        }
+    }
+
+    /// `group/version`, or just `version` for the core group: the `apiVersion` of objects.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn group_resource(&self) -> GroupResource {
+        GroupResource::new(&self.group, &self.plural)
+    }
+
+    pub fn namespaced(&self) -> bool {
+        self.scope == Scope::Namespaced
+    }
+
+    pub fn list_kind(&self) -> String {
+        format!("{}List", self.kind)
+    }
+
+    /// The group segment of storage keys: the group, or `core`.
+    pub fn storage_group(&self) -> &str {
+        if self.group.is_empty() {
+            "core"
+        } else {
+            &self.group
+        }
+    }
+
+    /// `storageVersionHash`: base64 of the first 8 bytes of sha256("group/version/kind"), as
+    /// k8s.io/apiserver `pkg/endpoints/discovery/storageversionhash.go` computes it.
+    pub fn storage_version_hash(&self) -> String {
+        let digest = Sha256::digest(format!("{}/{}/{}", self.group, self.version, self.kind));
+        base64::engine::general_purpose::STANDARD.encode(&digest[..8])
+    }
+}
+
+/// A registered resource: its definition and its strategy.
+#[derive(Clone)]
+pub struct Resource {
+    pub def: ResourceDefinition,
+    pub strategy: Arc<dyn Strategy>,
+}
+
+impl fmt::Debug for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resource")
+            .field("group", &self.def.group)
+            .field("version", &self.def.version)
+            .field("plural", &self.def.plural)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_version_hash_matches_kube_apiserver() {
+        // kube-apiserver serves deployments.apps/v1 with storageVersionHash "8aSe+NMegvE=".
+        let def =
+            ResourceDefinition::new("apps", "v1", "Deployment", "deployments", Scope::Namespaced);
+        assert_eq!(def.storage_version_hash(), "8aSe+NMegvE=");
+    }
+
+    #[test]
+    fn core_group_resources_print_without_a_dot() {
+        assert_eq!(GroupResource::new("", "pods").to_string(), "pods");
+        assert_eq!(
+            GroupResource::new("fleet.k0rdent.io", "credentials").to_string(),
+            "credentials.fleet.k0rdent.io"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! The command line: `up`, `serve` and `kubeconfig`, with kube-apiserver's flag names where
+//! they exist.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleet-apiserver",
+    version,
+    about = "The fleet.k0rdent.io API server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a complete server on this machine with one command: embedded storage (or etcd),
+    /// generated certificates, and an admin kubeconfig.
+    Up(UpArgs),
+    /// Run in production: storage, certificates and clients configured by flags.
+    Serve(ServeArgs),
+    /// Issue a user's client certificate from the local CA and print (or write) a kubeconfig.
+    Kubeconfig(KubeconfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Where data, certificates and the kubeconfig live.
+    #[arg(long, default_value = "./.fleet")]
+    pub data_dir: PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_address: IpAddr,
+    /// The port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
+    /// Use these etcd servers (comma-separated URLs) instead of the embedded store.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// etcd client URLs, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+    /// CA file verifying etcd's serving certificates.
+    #[arg(long)]
+    pub etcd_cafile: Option<PathBuf>,
+    /// Client certificate for etcd.
+    #[arg(long)]
+    pub etcd_certfile: Option<PathBuf>,
+    /// Client key for etcd.
+    #[arg(long)]
+    pub etcd_keyfile: Option<PathBuf>,
+    /// The key prefix of every object in storage.
+    #[arg(long, default_value = "/registry")]
+    pub etcd_prefix: String,
+    /// Use the embedded store in this directory instead of etcd.
+    #[arg(long)]
+    pub storage_dir: Option<PathBuf>,
+    /// The serving certificate (PEM, chain allowed).
+    #[arg(long)]
+    pub tls_cert_file: PathBuf,
+    /// The serving key (PEM).
+    #[arg(long)]
+    pub tls_private_key_file: PathBuf,
+    /// CA of client certificates; the certificate's CN is the user, its O values the groups.
+    #[arg(long)]
+    pub client_ca_file: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
+    /// The port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeconfigArgs {
+    /// The data directory of `fleet-apiserver up` (its CA is used).
+    #[arg(long, default_value = "./.fleet")]
+    pub data_dir: PathBuf,
+    /// The user name (certificate CN).
+    #[arg(long)]
+    pub user: String,
+    /// Groups of the user (certificate O), repeatable.
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    /// The server URL; by default the one in the admin kubeconfig.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Write the kubeconfig here instead of printing it.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,75 @@
+//! `fleet-apiserver up`: a complete server with one command. Certificates are created once
+//! under `DIR/pki/`; after the port is bound, `DIR/admin.kubeconfig` is written atomically and
+//! then `ready https://HOST:PORT` is printed on stdout — the contract scripts and tests wait on.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+
+use apiserver::tls::TlsFiles;
+use storage::EtcdOptions;
+
+use crate::cli::UpArgs;
+use crate::wiring::{self, Error, Result, StorageChoice};
+
+pub async fn run(args: UpArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.data_dir).map_err(|source| Error::Read {
+        path: args.data_dir.clone(),
+        source,
+    })?;
+    let listener = wiring::bind(SocketAddr::new(args.bind_address, args.secure_port)).await?;
+    let local = listener.local_addr().map_err(Error::Serve)?;
+    let host = client_host(args.bind_address);
+    let pki =
+        certs::Pki::ensure(&args.data_dir, &[host.to_string()]).map_err(Error::Certificates)?;
+    let ca_pem = wiring::read(&pki.ca_cert)?;
+    let tls = TlsFiles {
+        cert_pem: wiring::read(&pki.serving_cert)?,
+        key_pem: wiring::read(&pki.serving_key)?,
+        client_ca_pem: Some(ca_pem.clone()),
+    };
+    let storage = if args.etcd_servers.is_empty() {
+        StorageChoice::Embedded(args.data_dir.join("data"))
+    } else {
+        StorageChoice::Etcd(EtcdOptions::new(args.etcd_servers.clone()))
+    };
+    let store = wiring::open_storage(storage).await?;
+    let url = match host {
+        IpAddr::V6(ip) => format!("https://[{ip}]:{}", local.port()),
+        IpAddr::V4(ip) => format!("https://{ip}:{}", local.port()),
+    };
+    let kubeconfig_path = args.data_dir.join("admin.kubeconfig");
+    let ca = String::from_utf8_lossy(&ca_pem);
+    let cert = String::from_utf8_lossy(&wiring::read(&pki.admin_cert)?).into_owned();
+    let key = String::from_utf8_lossy(&wiring::read(&pki.admin_key)?).into_owned();
+    certs::Kubeconfig {
+        cluster: "fleet",
+        context: "fleet-admin@fleet",
+        user: "fleet-admin",
+        server: &url,
+        ca_pem: &ca,
+        client_cert_pem: &cert,
+        client_key_pem: &key,
+    }
+    .write(&kubeconfig_path)
+    .map_err(Error::Certificates)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready {url}").map_err(Error::Output)?;
+    writeln!(
+        out,
+        "  export KUBECONFIG={}\n  kubectl api-resources --api-group=fleet.k0rdent.io",
+        kubeconfig_path.display()
+    )
+    .map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
+    drop(out);
+    wiring::serve(listener, &tls, store, "/registry").await
+}
+
+/// The address clients use: the bound one, or loopback when bound to every address.
+fn client_host(bind: IpAddr) -> IpAddr {
+    match bind {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        other => other,
+    }
+}
