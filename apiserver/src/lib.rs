@@ -9,6 +9,7 @@
 //! - [`negotiation`]: `Accept` and `Content-Type`.
 //! - [`discovery`]: `/api`, `/apis`, group and group-version documents, aggregated discovery.
 //! - [`health`]: `/healthz`, `/livez`, `/readyz`.
+//! - [`openapi`]: OpenAPI v2 and v3 documents from the registered schemas.
 //! - `handlers`: one file per verb, for every registered resource.
 //! - [`response`]: JSON bodies and `Status` errors.
 //!
@@ -21,6 +22,7 @@ pub mod filters;
 mod handlers;
 pub mod health;
 pub mod negotiation;
+pub mod openapi;
 pub mod request;
 pub mod response;
 pub mod server;
@@ -38,6 +40,7 @@ use serde_json::json;
 use crate::discovery::Discovery;
 use crate::filters::authentication::{self, User};
 use crate::health::Health;
+use crate::openapi::OpenApi;
 use crate::request::Target;
 use crate::response::Body;
 use crate::server::Connection;
@@ -52,6 +55,7 @@ pub struct ApiServer {
     pub catalog: Arc<Catalog>,
     pub store: GenericStore,
     pub discovery: Discovery,
+    pub openapi: OpenApi,
     pub health: Health,
 }
 
@@ -59,6 +63,7 @@ impl ApiServer {
     pub fn new(catalog: Arc<Catalog>, store: GenericStore) -> Self {
         ApiServer {
             discovery: Discovery::new(catalog.clone()),
+            openapi: OpenApi::new(catalog.clone()),
             health: Health::new(store.storage().clone()),
             catalog,
             store,
@@ -114,6 +119,11 @@ impl ApiServer {
             .any(|(k, v)| k == "watch" && matches!(v.as_str(), "true" | "1"));
         let target = request::classify(req.method(), &path, watch);
         let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
+        if read_only {
+            if let Some(response) = self.openapi.respond(&path, &query, req.headers()) {
+                return response;
+            }
+        }
         match target {
             Target::Resource(resource_request) => {
                 let (parts, body) = req.into_parts();

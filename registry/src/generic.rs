@@ -13,6 +13,7 @@ use storage::{Codec, KeyValue, ListOptions, Revision, Store};
 use crate::field::FieldError;
 use crate::meta;
 use crate::resource::Resource;
+use crate::schema::{self, FieldValidation};
 use crate::status::{ApiError, Result};
 
 /// How many names `generateName` tries before giving up on collisions.
@@ -41,6 +42,32 @@ pub struct Written {
     pub object: Value,
     /// Warnings for the client.
     pub warnings: Vec<String>,
+}
+
+/// Options of every write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// What to do with fields the schema does not declare.
+    pub field_validation: FieldValidation,
+}
+
+/// Drops undeclared fields from `obj`; refuses them under `Strict`, else returns warnings
+/// (none under `Ignore`).
+fn check_fields(res: &Resource, obj: &mut Value, options: &WriteOptions) -> Result<Vec<String>> {
+    let unknown = schema::prune(obj, res.def.schema.as_ref());
+    let messages: Vec<String> = unknown
+        .iter()
+        .map(|field| format!("unknown field {field:?}"))
+        .collect();
+    match options.field_validation {
+        _ if messages.is_empty() => Ok(Vec::new()),
+        FieldValidation::Strict => Err(ApiError::bad_request(format!(
+            "strict decoding error: {}",
+            messages.join(", ")
+        ))),
+        FieldValidation::Warn => Ok(messages),
+        FieldValidation::Ignore => Ok(Vec::new()),
+    }
 }
 
 /// Preconditions of a delete (`DeleteOptions.preconditions`).
@@ -152,12 +179,14 @@ impl GenericStore {
         res: &Resource,
         namespace: Option<&str>,
         mut obj: Value,
+        options: &WriteOptions,
     ) -> Result<Written> {
         let namespace = if res.def.namespaced() {
             namespace
         } else {
             None
         };
+        let field_warnings = check_fields(res, &mut obj, options)?;
         prepare_new_metadata(res, namespace, &mut obj);
         res.strategy.prepare_for_create(&mut obj);
         res.strategy.default(&mut obj);
@@ -180,7 +209,8 @@ impl GenericStore {
             match self.store.create(&key, value).await {
                 Ok(revision) => {
                     set_resource_version(&mut obj, revision);
-                    let warnings = res.strategy.warnings_on_create(&obj);
+                    let mut warnings = field_warnings;
+                    warnings.extend(res.strategy.warnings_on_create(&obj));
                     return Ok(Written {
                         object: obj,
                         warnings,
@@ -225,6 +255,7 @@ impl GenericStore {
         name: &str,
         mut obj: Value,
         subresource: Subresource,
+        options: &WriteOptions,
     ) -> Result<Written> {
         let namespace = if res.def.namespaced() {
             namespace
@@ -232,6 +263,7 @@ impl GenericStore {
             None
         };
         let gr = res.def.group_resource();
+        let mut warnings = check_fields(res, &mut obj, options)?;
         let key = self.key(res, namespace, name);
         let current = self
             .store
@@ -266,10 +298,9 @@ impl GenericStore {
             }
         }
         self.invalid_if_any(res, &obj, errors)?;
-        let warnings = match subresource {
-            Subresource::Main => res.strategy.warnings_on_update(&obj, &old),
-            Subresource::Status => Vec::new(),
-        };
+        if subresource == Subresource::Main {
+            warnings.extend(res.strategy.warnings_on_update(&obj, &old));
+        }
         set_resource_version(&mut obj, current.mod_revision);
         if obj == old {
             // Nothing changed: no write, the resourceVersion stays (as in GuaranteedUpdate).

@@ -8,6 +8,7 @@
 //! - [`generic`]: every verb written once over `storage`.
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
+//! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning).
 //! - [`fleet`]: the fleet.k0rdent.io group; one module per kind ([`clusterdeployment`]).
 
 pub mod catalog;
@@ -17,11 +18,13 @@ pub mod fleet;
 pub mod generic;
 pub mod meta;
 pub mod resource;
+pub mod schema;
 pub mod status;
 pub mod strategy;
 
 pub use catalog::Catalog;
-pub use generic::{GenericStore, ObjectList, Preconditions, Subresource, Written};
+pub use generic::{GenericStore, ObjectList, Preconditions, Subresource, WriteOptions, Written};
 pub use resource::{GroupResource, Resource, ResourceDefinition, Scope};
+pub use schema::FieldValidation;
 pub use status::{ApiError, Status};
 pub use strategy::{SchemalessStrategy, Strategy};

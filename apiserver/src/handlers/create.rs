@@ -3,7 +3,7 @@
 use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 
-use super::{body, Call};
+use super::{body, options, Call};
 use crate::negotiation;
 use crate::response::{self, Body};
 
@@ -11,6 +11,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     negotiation::negotiate_object(call.header(http::header::ACCEPT))?;
     let namespace = call.namespace().map(str::to_owned);
     let resource = call.resource.clone();
+    let options = options::write_options(&call.query, "CreateOptions")?;
     let object = body::read_object(call.body, &call.headers, &resource.def).await?;
     // rest.EnsureObjectNamespaceMatchesRequestNamespace
     if let (Some(url), Some(body)) = (namespace.as_deref(), meta::namespace(&object)) {
@@ -23,7 +24,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let written = call
         .server
         .store
-        .create(&resource, namespace.as_deref(), object)
+        .create(&resource, namespace.as_deref(), object, &options)
         .await?;
     let mut response = response::json(StatusCode::CREATED, &written.object);
     response::add_warnings(&mut response, &written.warnings);

@@ -6,7 +6,11 @@ mod create;
 mod delete;
 mod get;
 mod list;
+mod options;
+mod patch;
 mod update;
+
+pub(crate) use patch::PATCH_TYPES;
 
 use std::sync::Arc;
 
@@ -27,7 +31,6 @@ pub(crate) struct Call<'a> {
     pub request: ResourceRequest,
     pub subresource: Subresource,
     pub headers: HeaderMap,
-    #[allow(dead_code)] // Read by list options and dryRun (issues #4 and #5).
     pub query: Vec<(String, String)>,
     pub body: BoxBody<Bytes, hyper::Error>,
     #[allow(dead_code)] // Read by authorization and audit (issue #6).
@@ -134,6 +137,7 @@ pub(crate) async fn serve(
         ("list", Subresource::Main) => list::handle(call).await,
         ("create", Subresource::Main) if call.request.name.is_none() => create::handle(call).await,
         ("update", _) => update::handle(call).await,
+        ("patch", _) if call.request.name.is_some() => patch::handle(call).await,
         ("delete", Subresource::Main) => delete::handle(call).await,
         (verb, _) => Err(ApiError::method_not_allowed(
             verb,

@@ -3,7 +3,7 @@
 use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 
-use super::{body, Call};
+use super::{body, options, Call};
 use crate::negotiation;
 use crate::response::{self, Body};
 
@@ -11,6 +11,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     negotiation::negotiate_object(call.header(http::header::ACCEPT))?;
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
+    let options = options::write_options(&call.query, "UpdateOptions")?;
     let object = body::read_object(call.body, &call.headers, &resource.def).await?;
     check_name(&object, &name, namespace.as_deref())?;
     let written = call
@@ -22,6 +23,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             &name,
             object,
             call.subresource,
+            &options,
         )
         .await?;
     let mut response = response::json(StatusCode::OK, &written.object);

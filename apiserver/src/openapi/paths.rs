@@ -1,0 +1,285 @@
+//! The paths and operations of one resource, in v2 or v3 form. They mirror what the handlers
+//! serve: list, create, get, replace, patch and delete, and get, replace and patch of
+//! `/status`.
+
+use registry::Resource;
+use serde_json::{json, Map, Value};
+
+use super::schemas::{kind_name, meta_name, Style};
+use crate::handlers::PATCH_TYPES;
+
+/// One operation to describe.
+struct Op<'a> {
+    method: &'a str,
+    action: &'a str,
+    id: String,
+    description: String,
+    /// The request body schema and its media types, for writes.
+    body: Option<(Value, &'a [&'a str])>,
+    /// Response code and schema.
+    responses: Vec<(&'a str, Value)>,
+    /// Takes `fieldValidation`.
+    validates: bool,
+}
+
+pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
+    let d = &r.def;
+    let prefix = if d.group.is_empty() {
+        format!("/api/{}", d.version)
+    } else {
+        format!("/apis/{}/{}", d.group, d.version)
+    };
+    let scope = if d.namespaced() {
+        "namespaces/{namespace}/"
+    } else {
+        ""
+    };
+    let collection = format!("{prefix}/{scope}{}", d.plural);
+    let object = format!("{collection}/{{name}}");
+    let id_kind = format!(
+        "{}{}{}",
+        camel(&d.group),
+        camel(&d.version),
+        if d.namespaced() {
+            format!("Namespaced{}", d.kind)
+        } else {
+            d.kind.clone()
+        }
+    );
+    let kind = style.reference(&kind_name(r, &d.kind));
+    let list = style.reference(&kind_name(r, &d.list_kind()));
+    let status = style.reference(&meta_name("Status"));
+    let json_types: &[&str] = &["application/json"];
+
+    let mut paths = Map::new();
+    let collection_ops = vec![
+        Op {
+            method: "get",
+            action: "list",
+            id: format!("list{id_kind}"),
+            description: format!("list or watch objects of kind {}", d.kind),
+            body: None,
+            responses: vec![("200", list.clone())],
+            validates: false,
+        },
+        Op {
+            method: "post",
+            action: "post",
+            id: format!("create{id_kind}"),
+            description: format!("create a {}", d.kind),
+            body: Some((kind.clone(), json_types)),
+            responses: vec![("200", kind.clone()), ("201", kind.clone())],
+            validates: true,
+        },
+    ];
+    paths.insert(
+        collection,
+        path_item(r, style, collection_ops, d.namespaced(), false),
+    );
+    let object_ops = |suffix: &str, what: &str| {
+        let mut ops = vec![
+            Op {
+                method: "get",
+                action: "get",
+                id: format!("read{id_kind}{suffix}"),
+                description: format!("read {what} of the specified {}", d.kind),
+                body: None,
+                responses: vec![("200", kind.clone())],
+                validates: false,
+            },
+            Op {
+                method: "put",
+                action: "put",
+                id: format!("replace{id_kind}{suffix}"),
+                description: format!("replace {what} of the specified {}", d.kind),
+                body: Some((kind.clone(), json_types)),
+                responses: vec![("200", kind.clone())],
+                validates: true,
+            },
+            Op {
+                method: "patch",
+                action: "patch",
+                id: format!("patch{id_kind}{suffix}"),
+                description: format!("partially update {what} of the specified {}", d.kind),
+                body: Some((style.reference(&meta_name("Patch")), PATCH_TYPES)),
+                responses: vec![("200", kind.clone())],
+                validates: true,
+            },
+        ];
+        if suffix.is_empty() {
+            ops.push(Op {
+                method: "delete",
+                action: "delete",
+                id: format!("delete{id_kind}"),
+                description: format!("delete a {}", d.kind),
+                body: Some((style.reference(&meta_name("DeleteOptions")), json_types)),
+                responses: vec![("200", status.clone())],
+                validates: false,
+            });
+        }
+        ops
+    };
+    paths.insert(
+        object.clone(),
+        path_item(r, style, object_ops("", "the"), d.namespaced(), true),
+    );
+    if d.status_subresource {
+        paths.insert(
+            format!("{object}/status"),
+            path_item(
+                r,
+                style,
+                object_ops("Status", "status"),
+                d.namespaced(),
+                true,
+            ),
+        );
+    }
+    if d.namespaced() {
+        let all = Op {
+            method: "get",
+            action: "list",
+            id: format!(
+                "list{}{}{}ForAllNamespaces",
+                camel(&d.group),
+                camel(&d.version),
+                d.kind
+            ),
+            description: format!(
+                "list or watch objects of kind {} in every namespace",
+                d.kind
+            ),
+            body: None,
+            responses: vec![("200", list)],
+            validates: false,
+        };
+        paths.insert(
+            format!("{prefix}/{}", d.plural),
+            path_item(r, style, vec![all], false, false),
+        );
+    }
+    paths
+}
+
+/// `fleet.k0rdent.io` → `FleetK0rdentIo`, `v1alpha1` → `V1alpha1`.
+fn camel(s: &str) -> String {
+    s.split(['.', '-'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut chars = p.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+fn path_item(r: &Resource, style: Style, ops: Vec<Op>, namespaced: bool, named: bool) -> Value {
+    let mut item = Map::new();
+    let mut shared = Vec::new();
+    if named {
+        shared.push(parameter(style, "name", "path", "name of the object"));
+    }
+    if namespaced {
+        shared.push(parameter(
+            style,
+            "namespace",
+            "path",
+            "object name and auth scope, such as for teams and projects",
+        ));
+    }
+    item.insert("parameters".into(), Value::Array(shared));
+    for op in ops {
+        item.insert(op.method.to_owned(), operation(r, style, op));
+    }
+    Value::Object(item)
+}
+
+fn parameter(style: Style, name: &str, location: &str, description: &str) -> Value {
+    let mut p = json!({
+        "name": name,
+        "in": location,
+        "description": description,
+        "uniqueItems": true,
+    });
+    if location == "path" {
+        p["required"] = json!(true);
+    }
+    match style {
+        Style::V2 => p["type"] = json!("string"),
+        Style::V3 => p["schema"] = json!({"type": "string", "uniqueItems": true}),
+    }
+    p
+}
+
+const FIELD_VALIDATION: &str = "fieldValidation instructs the server on how to handle objects in \
+the request containing unknown or duplicate fields. Valid values are: Ignore (drop them \
+silently), Warn (drop them and send a warning header; the default), Strict (fail the request \
+with a BadRequest error).";
+
+fn operation(r: &Resource, style: Style, op: Op) -> Value {
+    let d = &r.def;
+    let mut o = json!({
+        "description": op.description,
+        "operationId": op.id,
+        "tags": [format!("{}_{}", camel(&d.group), d.version)],
+        "x-kubernetes-action": op.action,
+        "x-kubernetes-group-version-kind": {"group": d.group, "version": d.version, "kind": d.kind},
+    });
+    let mut params = Vec::new();
+    if op.validates {
+        params.push(parameter(
+            style,
+            "fieldValidation",
+            "query",
+            FIELD_VALIDATION,
+        ));
+    }
+    let mut responses = Map::new();
+    for (code, schema) in &op.responses {
+        let response = match style {
+            Style::V2 => json!({"description": "OK", "schema": schema}),
+            Style::V3 => {
+                json!({"description": "OK", "content": {"application/json": {"schema": schema}}})
+            }
+        };
+        responses.insert((*code).to_owned(), response);
+    }
+    responses.insert("401".into(), json!({"description": "Unauthorized"}));
+    o["responses"] = Value::Object(responses);
+    match (style, op.body) {
+        (Style::V2, Some((schema, types))) => {
+            params.push(json!({"name": "body", "in": "body", "required": true, "schema": schema}));
+            o["consumes"] = json!(types);
+        }
+        (Style::V3, Some((schema, types))) => {
+            let content: Map<String, Value> = types
+                .iter()
+                .map(|t| ((*t).to_owned(), json!({"schema": schema})))
+                .collect();
+            o["requestBody"] = json!({"content": content, "required": true});
+        }
+        (_, None) => {}
+    }
+    if style == Style::V2 {
+        o["produces"] = json!(["application/json"]);
+        o["schemes"] = json!(["https"]);
+    }
+    if !params.is_empty() {
+        o["parameters"] = Value::Array(params);
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_and_version_become_operation_id_words() {
+        assert_eq!(camel("fleet.k0rdent.io"), "FleetK0rdentIo");
+        assert_eq!(camel("v1alpha1"), "V1alpha1");
+        assert_eq!(camel(""), "");
+    }
+}
