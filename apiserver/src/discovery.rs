@@ -16,7 +16,9 @@ use crate::negotiation::parse_accept;
 use crate::response::{self, Body};
 
 /// The verbs the handlers implement for stored resources, sorted.
-pub const STORED_VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update"];
+pub const STORED_VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 /// The verbs of a `/status` subresource, sorted.
 pub const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 

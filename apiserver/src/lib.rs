@@ -57,6 +57,8 @@ pub struct ApiServer {
     pub discovery: Discovery,
     pub openapi: OpenApi,
     pub health: Health,
+    /// Becomes true when the server starts shutting down: long-running requests end.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl ApiServer {
@@ -65,9 +67,21 @@ impl ApiServer {
             discovery: Discovery::new(catalog.clone()),
             openapi: OpenApi::new(catalog.clone()),
             health: Health::new(store.storage().clone()),
+            shutdown: tokio::sync::watch::Sender::new(false),
             catalog,
             store,
         }
+    }
+
+    /// Starts shutting down: readiness fails and watches end.
+    pub fn begin_shutdown(&self) {
+        self.health.mark_shutting_down();
+        self.shutdown.send_replace(true);
+    }
+
+    /// Changes to true when the server starts shutting down.
+    pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     /// Serves one request and logs it: verb, path, user, code, latency.

@@ -101,7 +101,7 @@ pub async fn run(
         });
     }
     drop(listener);
-    server.health.mark_shutting_down();
+    server.begin_shutdown();
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::Value;
-use storage::{Codec, KeyValue, ListOptions, Revision, Store};
+use storage::{Codec, KeyValue, Revision, Store};
 
 use crate::field::FieldError;
 use crate::meta;
@@ -75,13 +75,6 @@ fn check_fields(res: &Resource, obj: &mut Value, options: &WriteOptions) -> Resu
 pub struct Preconditions {
     pub uid: Option<String>,
     pub resource_version: Option<String>,
-}
-
-/// A list of objects read at one revision.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObjectList {
-    pub items: Vec<Value>,
-    pub resource_version: Revision,
 }
 
 impl GenericStore {
@@ -151,25 +144,6 @@ impl GenericStore {
             .await
             .map_err(|e| ApiError::from_storage(e, &gr, name))?;
         self.decode(&kv)
-    }
-
-    /// Reads every object of a resource (in one namespace, or in all).
-    pub async fn list(&self, res: &Resource, namespace: Option<&str>) -> Result<ObjectList> {
-        let gr = res.def.group_resource();
-        let page = self
-            .store
-            .list(&self.prefix(res, namespace), ListOptions::default())
-            .await
-            .map_err(|e| ApiError::from_storage(e, &gr, ""))?;
-        let items = page
-            .items
-            .iter()
-            .map(|kv| self.decode(kv))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(ObjectList {
-            items,
-            resource_version: page.revision,
-        })
     }
 
     /// Creates an object in `namespace` (ignored for cluster-scoped resources). The caller

@@ -5,7 +5,9 @@
 //! - [`resource`]: a resource's definition (names, scope, schema, columns, fields).
 //! - [`strategy`]: the per-kind hooks, in the order the generic store calls them.
 //! - [`catalog`]: the registered resources (also at run time, for schema-less kinds).
-//! - [`generic`]: every verb written once over `storage`.
+//! - [`generic`]: every verb written once over `storage`; [`list`] and [`watch`] with
+//!   Kubernetes' paging, resourceVersion, selector and bookmark semantics.
+//! - [`selector`]: label and field selectors.
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
 //! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning).
@@ -16,14 +18,18 @@ pub mod clusterdeployment;
 pub mod field;
 pub mod fleet;
 pub mod generic;
+pub mod list;
 pub mod meta;
 pub mod resource;
 pub mod schema;
+pub mod selector;
 pub mod status;
 pub mod strategy;
+pub mod watch;
 
 pub use catalog::Catalog;
-pub use generic::{GenericStore, ObjectList, Preconditions, Subresource, WriteOptions, Written};
+pub use generic::{GenericStore, Preconditions, Subresource, WriteOptions, Written};
+pub use list::{ListRequest, ObjectList, ReadAt};
 pub use resource::{GroupResource, Resource, ResourceDefinition, Scope};
 pub use schema::FieldValidation;
 pub use status::{ApiError, Status};

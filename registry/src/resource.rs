@@ -19,7 +19,7 @@ pub enum Scope {
 }
 
 /// A group and a resource name, printed `resource.group` (just `resource` for the core group).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct GroupResource {
     pub group: String,
     pub resource: String,

@@ -9,6 +9,7 @@ mod list;
 mod options;
 mod patch;
 mod update;
+mod watch;
 
 pub(crate) use patch::PATCH_TYPES;
 
@@ -135,6 +136,7 @@ pub(crate) async fn serve(
     match (verb, subresource) {
         ("get", _) => get::handle(call).await,
         ("list", Subresource::Main) => list::handle(call).await,
+        ("watch", Subresource::Main) if call.request.name.is_none() => watch::handle(call).await,
         ("create", Subresource::Main) if call.request.name.is_none() => create::handle(call).await,
         ("update", _) => update::handle(call).await,
         ("patch", _) if call.request.name.is_some() => patch::handle(call).await,

@@ -22,6 +22,55 @@ struct Op<'a> {
     validates: bool,
 }
 
+/// The query parameters of list and watch, as the handlers read them.
+const LIST_PARAMETERS: &[(&str, &str, &str)] = &[
+    (
+        "allowWatchBookmarks",
+        "boolean",
+        "requests watch events with type \"BOOKMARK\".",
+    ),
+    (
+        "continue",
+        "string",
+        "the continue token of the previous page.",
+    ),
+    (
+        "fieldSelector",
+        "string",
+        "a selector restricting the list of returned objects by their fields.",
+    ),
+    (
+        "labelSelector",
+        "string",
+        "a selector restricting the list of returned objects by their labels.",
+    ),
+    (
+        "limit",
+        "integer",
+        "the maximum number of objects to return; more may be read with continue.",
+    ),
+    (
+        "resourceVersion",
+        "string",
+        "sets a constraint on what resource versions a request may be served from.",
+    ),
+    (
+        "resourceVersionMatch",
+        "string",
+        "how resourceVersion is applied to list calls: Exact or NotOlderThan.",
+    ),
+    (
+        "timeoutSeconds",
+        "integer",
+        "timeout for the list/watch call.",
+    ),
+    (
+        "watch",
+        "boolean",
+        "watch for changes to the described resources and return them as a stream.",
+    ),
+];
+
 pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
     let d = &r.def;
     let prefix = if d.group.is_empty() {
@@ -228,6 +277,16 @@ fn operation(r: &Resource, style: Style, op: Op) -> Value {
         "x-kubernetes-group-version-kind": {"group": d.group, "version": d.version, "kind": d.kind},
     });
     let mut params = Vec::new();
+    if op.action == "list" {
+        for (name, kind, description) in LIST_PARAMETERS {
+            let mut p = parameter(style, name, "query", description);
+            match style {
+                Style::V2 => p["type"] = json!(kind),
+                Style::V3 => p["schema"]["type"] = json!(kind),
+            }
+            params.push(p);
+        }
+    }
     if op.validates {
         params.push(parameter(
             style,

@@ -1,0 +1,115 @@
+//! GET of a collection with `watch=true`: a stream of `{"type", "object"}` lines, flushed per
+//! event, ending at `timeoutSeconds` (30–60 minutes by default), on an ERROR, or when the
+//! server shuts down.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use registry::field::FieldError;
+use registry::watch::{ObjectEvent, WatchRequest};
+use registry::ApiError;
+
+use super::list::{invalid_options, param, parse_revision, selectors};
+use super::Call;
+use crate::negotiation;
+use crate::response::Body;
+
+/// The default watch length: kube-apiserver's `--min-request-timeout` (30 minutes), times a
+/// random factor between 1 and 2 so that watches of many clients do not end together.
+const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// How often at most an idle watch gets a bookmark.
+pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
+
+pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
+    negotiation::negotiate_object(call.header(http::header::ACCEPT))?;
+    let request = watch_request(&call)?;
+    let events = call
+        .server
+        .store
+        .watch(call.resource.clone(), request)
+        .await?;
+    let shutdown = call.server.shutdown_signal();
+    let lines = futures::stream::unfold(
+        (events, shutdown),
+        |(mut events, mut shutdown)| async move {
+            let event = tokio::select! {
+                event = events.recv() => event?,
+                _ = shutdown.wait_for(|stopping| *stopping) => return None,
+            };
+            Some((Ok(Frame::data(encode(&event))), (events, shutdown)))
+        },
+    );
+    let mut response = Response::new(BodyExt::boxed(StreamBody::new(lines)));
+    *response.status_mut() = StatusCode::OK;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+fn encode(event: &ObjectEvent) -> Bytes {
+    let mut line = serde_json::to_vec(&event.to_json()).unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+fn watch_request(call: &Call<'_>) -> Result<WatchRequest, ApiError> {
+    let query = &call.query;
+    let rv_match = param(query, "resourceVersionMatch").unwrap_or_default();
+    let mut errors = Vec::new();
+    if param(query, "sendInitialEvents").is_some() {
+        errors.push(FieldError::forbidden(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+        ));
+    }
+    if !rv_match.is_empty() {
+        errors.push(FieldError::forbidden(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+        ));
+    }
+    invalid_options(errors)?;
+    let after = parse_revision(param(query, "resourceVersion"))?;
+    let allow_bookmarks = matches!(param(query, "allowWatchBookmarks"), Some("true" | "1"));
+    let timeout = match param(query, "timeoutSeconds") {
+        None | Some("") => jittered(MIN_REQUEST_TIMEOUT),
+        Some(t) => match t.parse::<u64>() {
+            Ok(0) => jittered(MIN_REQUEST_TIMEOUT),
+            Ok(seconds) => Duration::from_secs(seconds),
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid timeoutSeconds: {t:?}"
+                )))
+            }
+        },
+    };
+    let (labels, fields) = selectors(call)?;
+    Ok(WatchRequest {
+        namespace: call.namespace().map(str::to_owned),
+        labels,
+        fields,
+        after,
+        allow_bookmarks,
+        deadline: tokio::time::Instant::now() + timeout,
+        bookmark_interval: BOOKMARK_INTERVAL,
+    })
+}
+
+/// `base` times a random factor in [1, 2).
+fn jittered(base: Duration) -> Duration {
+    base.mul_f64(1.0 + random_fraction())
+}
+
+/// A random number in [0, 1), from std's randomly keyed hasher (good enough for jitter).
+fn random_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
