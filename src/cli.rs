@@ -42,6 +42,10 @@ pub struct UpArgs {
     /// Use these etcd servers (comma-separated URLs) instead of the embedded store.
     #[arg(long, value_delimiter = ',')]
     pub etcd_servers: Vec<String>,
+    /// How often storage history is compacted, keeping one interval of history
+    /// (kube-apiserver's flag; e.g. `5m`, `30s`; `0` disables compaction).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub etcd_compaction_interval: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +83,10 @@ pub struct ServeArgs {
     /// The port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 6443)]
     pub secure_port: u16,
+    /// How often storage history is compacted, keeping one interval of history
+    /// (kube-apiserver's flag; e.g. `5m`, `30s`; `0` disables compaction).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub etcd_compaction_interval: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -98,4 +106,50 @@ pub struct KubeconfigArgs {
     /// Write the kubeconfig here instead of printing it.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+/// Parses a Go-style duration: a number with `h`, `m`, `s` or `ms` (`1h30m`, `90s`, `0`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let number: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?}"))?;
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        total += match &rest[..unit] {
+            "h" => std::time::Duration::from_secs(number * 3600),
+            "m" => std::time::Duration::from_secs(number * 60),
+            "s" => std::time::Duration::from_secs(number),
+            "ms" => std::time::Duration::from_millis(number),
+            _ => return Err(format!("invalid duration {text:?}: use h, m, s or ms")),
+        };
+        rest = &rest[unit..];
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_like_go_durations() {
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("m").is_err());
+    }
 }

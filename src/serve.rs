@@ -39,5 +39,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let listener = wiring::bind(SocketAddr::new(args.bind_address, args.secure_port)).await?;
     let local = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(address = %local, "serving");
-    wiring::serve(listener, &tls, store, &args.etcd_prefix).await
+    wiring::serve(
+        listener,
+        &tls,
+        store,
+        &args.etcd_prefix,
+        args.etcd_compaction_interval,
+    )
+    .await
 }

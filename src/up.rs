@@ -62,7 +62,14 @@ pub async fn run(args: UpArgs) -> Result<()> {
     .map_err(Error::Output)?;
     out.flush().map_err(Error::Output)?;
     drop(out);
-    wiring::serve(listener, &tls, store, "/registry").await
+    wiring::serve(
+        listener,
+        &tls,
+        store,
+        "/registry",
+        args.etcd_compaction_interval,
+    )
+    .await
 }
 
 /// The address clients use: the bound one, or loopback when bound to every address.

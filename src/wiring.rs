@@ -105,13 +105,15 @@ pub async fn serve(
     tls: &TlsFiles,
     store: Arc<dyn Store>,
     prefix: &str,
+    compaction_interval: std::time::Duration,
 ) -> Result<()> {
     let catalog = Arc::new(Catalog::new());
     registry::fleet::install(&catalog).map_err(Error::Register)?;
     let tls = apiserver::tls::server_config(tls).map_err(Error::Tls)?;
     let generic = GenericStore::new(store.clone(), Codec::plain(), prefix);
     let server = Arc::new(ApiServer::new(catalog, generic));
-    let _compactor = Compactor::start(store, storage::DEFAULT_HISTORY_WINDOW);
+    let _compactor =
+        (!compaction_interval.is_zero()).then(|| Compactor::start(store, compaction_interval));
     apiserver::server::run(listener, tls, server, shutdown_signal())
         .await
         .map_err(Error::Serve)
