@@ -126,6 +126,12 @@ impl GenericStore {
                 Err(storage::Error::Compacted { .. }) if request.continue_token.is_some() => {
                     return Err(self.expired_continue(&prefix, start_after.as_deref()).await);
                 }
+                // k8s.io/apiserver `storage/etcd3/store.go` interpretListError.
+                Err(storage::Error::Compacted { .. }) => {
+                    return Err(ApiError::expired(
+                        "The resourceVersion for the provided list is too old.",
+                    ));
+                }
                 Err(e) => return Err(ApiError::from_storage(e, &gr, "")),
             };
             read_revision = Some(page.revision);
