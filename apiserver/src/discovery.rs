@@ -168,7 +168,12 @@ fn aggregated_response(
 impl Documents {
     fn build(catalog: &Catalog, generation: u64) -> Self {
         let resources = catalog.all();
-        let groups = catalog.groups();
+        let mut groups = catalog.groups();
+        // The core group always exists (clients such as kube-rs refuse a server without
+        // it), even while no core resource is registered: `/api/v1` then lists none.
+        if !groups.iter().any(|(g, _)| g.is_empty()) {
+            groups.insert(0, (String::new(), vec!["v1".to_owned()]));
+        }
         let mut docs = Documents {
             generation,
             group_list: Bytes::new(),

@@ -163,6 +163,17 @@ impl ApiServer {
     }
 }
 
+/// The architecture as Go names it (`GOARCH`), which clients parse from `/version`.
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
 fn version_info() -> serde_json::Value {
     json!({
         "major": "1",
@@ -173,6 +184,6 @@ fn version_info() -> serde_json::Value {
         "buildDate": "",
         "goVersion": "",
         "compiler": "rustc",
-        "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+        "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
     })
 }

@@ -40,6 +40,11 @@ pub fn with_type(code: StatusCode, content_type: &str, bytes: impl Into<Bytes>) 
 pub fn error(e: &ApiError) -> Response<Body> {
     let code = StatusCode::from_u16(e.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json(code, e.status());
+    if e.close_connection {
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(seconds) = e
         .status()
         .details

@@ -195,7 +195,7 @@ impl GenericStore {
         if let Some(start) = start_after {
             let token = encode_token(-1, &start[prefix.len()..]);
             error
-                .0
+                .status_mut()
                 .metadata
                 .insert("continue".into(), Value::String(token));
         }

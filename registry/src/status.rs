@@ -62,8 +62,12 @@ pub struct StatusCause {
 
 /// An error answered to a client as a `Status`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} ({}): {}", .0.reason, .0.code, .0.message)]
-pub struct ApiError(pub Box<Status>);
+#[error("{} ({}): {}", .status.reason, .status.code, .status.message)]
+pub struct ApiError {
+    status: Box<Status>,
+    /// The connection cannot serve another request (a body was left unread).
+    pub close_connection: bool,
+}
 
 /// The result of an API operation.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -87,36 +91,44 @@ impl Status {
 impl ApiError {
     /// A failure with the given code, reason and message, and no details.
     pub fn new(code: u16, reason: &str, message: impl Into<String>) -> Self {
-        ApiError(Box::new(Status {
-            kind: "Status".into(),
-            api_version: "v1".into(),
-            metadata: Default::default(),
-            status: "Failure".into(),
-            message: message.into(),
-            reason: reason.into(),
-            details: None,
-            code,
-        }))
+        ApiError {
+            status: Box::new(Status {
+                kind: "Status".into(),
+                api_version: "v1".into(),
+                metadata: Default::default(),
+                status: "Failure".into(),
+                message: message.into(),
+                reason: reason.into(),
+                details: None,
+                code,
+            }),
+            close_connection: false,
+        }
     }
 
     fn with_details(mut self, details: StatusDetails) -> Self {
-        self.0.details = Some(details);
+        self.status.details = Some(details);
         self
     }
 
     /// The HTTP status code.
     pub fn code(&self) -> u16 {
-        self.0.code
+        self.status.code
     }
 
     /// The `reason`.
     pub fn reason(&self) -> &str {
-        &self.0.reason
+        &self.status.reason
     }
 
     /// The `Status` to send.
     pub fn status(&self) -> &Status {
-        &self.0
+        &self.status
+    }
+
+    /// The `Status`, to add to it.
+    pub fn status_mut(&mut self) -> &mut Status {
+        &mut self.status
     }
 
     fn resource_details(resource: &GroupResource, name: &str) -> StatusDetails {
@@ -237,7 +249,7 @@ impl ApiError {
             ),
         )
         .with_details(Self::resource_details(resource, name));
-        if let Some(details) = e.0.details.as_mut() {
+        if let Some(details) = e.status.details.as_mut() {
             details.retry_after_seconds = Some(1);
         }
         e
@@ -330,7 +342,7 @@ impl ApiError {
                     format!("Too large resource version: {requested}, current: {current}"),
                     1,
                 );
-                if let Some(details) = e.0.details.as_mut() {
+                if let Some(details) = e.status.details.as_mut() {
                     details.causes.push(StatusCause {
                         reason: "ResourceVersionTooLarge".into(),
                         message: "Too large resource version".into(),

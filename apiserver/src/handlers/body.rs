@@ -2,9 +2,10 @@
 //! and kind against the resource of the URL.
 
 use bytes::Bytes;
+use bytes::BytesMut;
 use http::HeaderMap;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use registry::field::FieldError;
 use registry::{ApiError, ResourceDefinition};
 use serde_json::Value;
@@ -14,17 +15,49 @@ use crate::negotiation;
 /// The largest request body read: 3 MiB, as kube-apiserver's `MaxRequestBodyBytes`.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
+/// How much of an oversized body is read and thrown away, so that the connection stays
+/// usable for the 413 and later requests; beyond it the connection is closed.
+const MAX_DRAIN_BYTES: usize = 64 * 1024 * 1024;
+/// How long draining an oversized body may take.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] with 413.
-pub async fn read_bytes(body: BoxBody<Bytes, hyper::Error>) -> Result<Bytes, ApiError> {
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(ApiError::request_too_large(MAX_BODY_BYTES))
+pub async fn read_bytes(mut body: BoxBody<Bytes, hyper::Error>) -> Result<Bytes, ApiError> {
+    let mut buffer = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            buffer.extend_from_slice(&data);
+            if buffer.len() > MAX_BODY_BYTES {
+                let drained = drain(&mut body, buffer.len()).await;
+                let mut error = ApiError::request_too_large(MAX_BODY_BYTES);
+                error.close_connection = !drained;
+                return Err(error);
+            }
         }
-        Err(e) => Err(ApiError::bad_request(format!(
-            "reading the request body: {e}"
-        ))),
     }
+    Ok(buffer.freeze())
+}
+
+/// Reads and discards the rest of a body; false when it was too long or too slow.
+async fn drain(body: &mut BoxBody<Bytes, hyper::Error>, mut read: usize) -> bool {
+    let drained = async {
+        while let Some(frame) = body.frame().await {
+            match frame.map(|f| f.into_data()) {
+                Ok(Ok(data)) => read += data.len(),
+                Ok(Err(_trailers)) => {}
+                Err(_) => return false,
+            }
+            if read > MAX_DRAIN_BYTES {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(DRAIN_TIMEOUT, drained)
+        .await
+        .unwrap_or(false)
 }
 
 /// Reads a JSON object of the resource `def` for create or update, with the messages of
