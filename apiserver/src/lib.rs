@@ -11,6 +11,7 @@
 //! - [`health`]: `/healthz`, `/livez`, `/readyz`.
 //! - [`openapi`]: OpenAPI v2 and v3 documents from the registered schemas.
 //! - `handlers`: one file per verb, for every registered resource.
+//! - [`table`]: Tables and PartialObjectMetadata renderings.
 //! - [`response`]: JSON bodies and `Status` errors.
 //!
 //! The request path: [`server::run`] → [`ApiServer::handle`] (log line, authentication) →
@@ -26,6 +27,7 @@ pub mod openapi;
 pub mod request;
 pub mod response;
 pub mod server;
+pub mod table;
 pub mod tls;
 
 use std::sync::Arc;

@@ -68,20 +68,67 @@ pub fn parse_accept(header: &str) -> Vec<MediaRange> {
 pub enum Output {
     /// The object or list itself, as JSON.
     Object,
+    /// A `meta.k8s.io` `Table` (`v1` or `v1beta1`).
+    Table { version: &'static str },
+    /// `PartialObjectMetadata` (objects and watch events).
+    Metadata { version: &'static str },
+    /// `PartialObjectMetadataList` (lists).
+    MetadataList { version: &'static str },
 }
 
-/// Chooses the representation of an object response; 406 when nothing in `accept` fits. An
-/// absent or empty header means JSON. Conversions asked for with `as=` are not offered yet,
-/// so such ranges are passed over (a client listing `application/json` after them gets JSON).
-pub fn negotiate_object(accept: Option<&str>) -> Result<Output, ApiError> {
+/// Whether the response is one object (get, writes, watch events) or a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Object,
+    List,
+}
+
+/// The media types offered, for 406 messages.
+const OFFERED: &[&str] = &[
+    JSON,
+    "application/json;as=Table;v=v1;g=meta.k8s.io",
+    "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io",
+    "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+];
+
+/// Chooses the representation of a response; 406 when nothing in `accept` fits. An absent
+/// or empty header means JSON.
+pub fn negotiate(accept: Option<&str>, shape: Shape) -> Result<Output, ApiError> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return Ok(Output::Object);
     };
     parse_accept(accept)
         .iter()
-        .find(|r| r.admits_json() && r.param("as").is_none())
-        .map(|_| Output::Object)
-        .ok_or_else(|| ApiError::not_acceptable(&[JSON]))
+        .filter(|r| r.admits_json())
+        .find_map(|r| conversion(r, shape))
+        .ok_or_else(|| ApiError::not_acceptable(OFFERED))
+}
+
+/// The representation one range asks for, if we offer it for `shape`.
+fn conversion(range: &MediaRange, shape: Shape) -> Option<Output> {
+    let Some(as_) = range.param("as") else {
+        return Some(Output::Object);
+    };
+    if range.param("g") != Some("meta.k8s.io") {
+        return None;
+    }
+    let version = match range.param("v") {
+        Some("v1") => "v1",
+        Some("v1beta1") => "v1beta1",
+        _ => return None,
+    };
+    match (as_, shape) {
+        ("Table", _) => Some(Output::Table { version }),
+        ("PartialObjectMetadata", Shape::Object) => Some(Output::Metadata { version }),
+        ("PartialObjectMetadataList", Shape::List) => Some(Output::MetadataList { version }),
+        _ => None,
+    }
+}
+
+/// Checks only that a plain object response is acceptable (responses that are always a
+/// `Status` or the object itself).
+pub fn negotiate_object(accept: Option<&str>) -> Result<Output, ApiError> {
+    negotiate(accept, Shape::Object)
 }
 
 /// Checks that a request body is JSON; 415 otherwise (an absent type included, as in
@@ -101,9 +148,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kubectl_get_accept_falls_back_to_json() {
+    fn kubectl_get_accept_gets_a_table() {
         let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-        assert_eq!(negotiate_object(Some(accept)).unwrap(), Output::Object);
+        assert_eq!(
+            negotiate(Some(accept), Shape::List).unwrap(),
+            Output::Table { version: "v1" }
+        );
+    }
+
+    #[test]
+    fn tables_and_metadata_are_offered_where_they_fit() {
+        let table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+        assert_eq!(
+            negotiate(Some(table), Shape::List).unwrap(),
+            Output::Table { version: "v1" }
+        );
+        let partial = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+        assert_eq!(
+            negotiate(Some(partial), Shape::List).unwrap(),
+            Output::MetadataList { version: "v1" }
+        );
+        assert_eq!(
+            negotiate(Some(partial), Shape::Object).unwrap_err().code(),
+            406
+        );
+        let unknown = "application/json;as=Widget;g=meta.k8s.io;v=v1";
+        assert_eq!(
+            negotiate(Some(unknown), Shape::Object).unwrap_err().code(),
+            406
+        );
     }
 
     #[test]

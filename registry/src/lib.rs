@@ -7,7 +7,7 @@
 //! - [`catalog`]: the registered resources (also at run time, for schema-less kinds).
 //! - [`generic`]: every verb written once over `storage`; [`list`] and [`watch`] with
 //!   Kubernetes' paging, resourceVersion, selector and bookmark semantics.
-//! - [`selector`]: label and field selectors.
+//! - [`selector`]: label and field selectors; [`jsonpath`]: paths of columns and fields.
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
 //! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning).
@@ -18,6 +18,7 @@ pub mod clusterdeployment;
 pub mod field;
 pub mod fleet;
 pub mod generic;
+pub mod jsonpath;
 pub mod list;
 pub mod meta;
 pub mod resource;

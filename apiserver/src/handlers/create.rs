@@ -3,14 +3,14 @@
 use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 
-use super::{body, options, Call};
-use crate::negotiation;
+use super::{body, options, renderer, Call};
+use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    negotiation::negotiate_object(call.header(http::header::ACCEPT))?;
     let namespace = call.namespace().map(str::to_owned);
     let resource = call.resource.clone();
+    let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
     let options = options::write_options(&call.query, "CreateOptions")?;
     let object = body::read_object(call.body, &call.headers, &resource.def).await?;
     // rest.EnsureObjectNamespaceMatchesRequestNamespace
@@ -26,7 +26,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
         .store
         .create(&resource, namespace.as_deref(), object, &options)
         .await?;
-    let mut response = response::json(StatusCode::CREATED, &written.object);
+    let mut response = response::json(StatusCode::CREATED, &render.object(written.object));
     response::add_warnings(&mut response, &written.warnings);
     Ok(response)
 }

@@ -7,32 +7,18 @@ use registry::field::FieldError;
 use registry::list::{check_selectable, ListRequest, ReadAt};
 use registry::selector::{FieldSelector, LabelSelector};
 use registry::ApiError;
-use serde_json::{json, Value};
+use serde_json::Value;
 use storage::Revision;
 
-use super::Call;
-use crate::negotiation;
+use super::{renderer, Call};
+use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    negotiation::negotiate_object(call.header(http::header::ACCEPT))?;
+    let render = renderer(&call.resource.def, &call.headers, &call.query, Shape::List)?;
     let request = list_request(&call)?;
-    let def = &call.resource.def;
     let list = call.server.store.list(&call.resource, &request).await?;
-    let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
-    if let Some(token) = &list.continue_token {
-        metadata["continue"] = json!(token);
-    }
-    if let Some(remaining) = list.remaining_item_count {
-        metadata["remainingItemCount"] = json!(remaining);
-    }
-    let body = json!({
-        "kind": def.list_kind(),
-        "apiVersion": def.api_version(),
-        "metadata": metadata,
-        "items": list.items,
-    });
-    Ok(response::json(StatusCode::OK, &body))
+    Ok(response::json(StatusCode::OK, &render.list(list)))
 }
 
 /// A query parameter's value.

@@ -18,7 +18,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, Response};
 use http_body_util::combinators::BoxBody;
-use registry::{ApiError, Resource, Subresource};
+use registry::{ApiError, Resource, ResourceDefinition, Subresource};
+
+use crate::negotiation::{self, Shape};
+use crate::table::{IncludeObject, Renderer};
 
 use crate::filters::authentication::User;
 use crate::request::ResourceRequest;
@@ -51,6 +54,30 @@ impl Call<'_> {
     pub fn header(&self, name: http::header::HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// How this request's responses are rendered: the `Accept` header and `includeObject`.
+pub(crate) fn renderer<'a>(
+    def: &'a ResourceDefinition,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    shape: Shape,
+) -> Result<Renderer<'a>, ApiError> {
+    let accept = headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let output = negotiation::negotiate(accept, shape)?;
+    let include = IncludeObject::parse(
+        query
+            .iter()
+            .find(|(k, _)| k == "includeObject")
+            .map(|(_, v)| v.as_str()),
+    )?;
+    Ok(Renderer {
+        def,
+        output,
+        include,
+    })
 }
 
 /// 404 for a resource nobody serves: a `Status` in a group-version we serve (as for built-in

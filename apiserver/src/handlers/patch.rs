@@ -7,8 +7,8 @@ use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 use serde_json::Value;
 
-use super::{body, options, Call};
-use crate::negotiation;
+use super::{body, options, renderer, Call};
+use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
 /// The patch types every kind accepts, in the order 415 messages list them.
@@ -27,7 +27,6 @@ enum PatchType {
 }
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    negotiation::negotiate_object(call.header(http::header::ACCEPT))?;
     let patch_type = match call
         .header(http::header::CONTENT_TYPE)
         .and_then(|c| c.split(';').next())
@@ -41,6 +40,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let options = options::write_options(&call.query, "PatchOptions")?;
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
+    let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
     let bytes = body::read_bytes(call.body).await?;
     let patch: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
@@ -75,7 +75,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             Err(e) if e.reason() == "Conflict" && !locked && attempt < ATTEMPTS => continue,
             Err(e) => return Err(e),
             Ok(written) => {
-                let mut response = response::json(StatusCode::OK, &written.object);
+                let mut response = response::json(StatusCode::OK, &render.object(written.object));
                 response::add_warnings(&mut response, &written.warnings);
                 return Ok(response);
             }

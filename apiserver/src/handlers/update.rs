@@ -3,14 +3,14 @@
 use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 
-use super::{body, options, Call};
-use crate::negotiation;
+use super::{body, options, renderer, Call};
+use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    negotiation::negotiate_object(call.header(http::header::ACCEPT))?;
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
+    let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
     let options = options::write_options(&call.query, "UpdateOptions")?;
     let object = body::read_object(call.body, &call.headers, &resource.def).await?;
     check_name(&object, &name, namespace.as_deref())?;
@@ -26,7 +26,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             &options,
         )
         .await?;
-    let mut response = response::json(StatusCode::OK, &written.object);
+    let mut response = response::json(StatusCode::OK, &render.object(written.object));
     response::add_warnings(&mut response, &written.warnings);
     Ok(response)
 }

@@ -14,9 +14,10 @@ use registry::watch::{ObjectEvent, WatchRequest};
 use registry::ApiError;
 
 use super::list::{invalid_options, param, parse_revision, selectors};
-use super::Call;
-use crate::negotiation;
+use super::{renderer, Call};
+use crate::negotiation::Shape;
 use crate::response::Body;
+use crate::table::Renderer;
 
 /// The default watch length: kube-apiserver's `--min-request-timeout` (30 minutes), times a
 /// random factor between 1 and 2 so that watches of many clients do not end together.
@@ -26,22 +27,28 @@ const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1800);
 pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    negotiation::negotiate_object(call.header(http::header::ACCEPT))?;
+    let resource = call.resource.clone();
+    // Negotiated now; each event is rendered in the stream, which outlives this call.
+    let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
+    let (output, include) = (render.output, render.include);
     let request = watch_request(&call)?;
-    let events = call
-        .server
-        .store
-        .watch(call.resource.clone(), request)
-        .await?;
+    let events = call.server.store.watch(resource.clone(), request).await?;
     let shutdown = call.server.shutdown_signal();
+    let state = (events, shutdown, resource, true);
     let lines = futures::stream::unfold(
-        (events, shutdown),
-        |(mut events, mut shutdown)| async move {
+        state,
+        move |(mut events, mut shutdown, resource, first)| async move {
             let event = tokio::select! {
                 event = events.recv() => event?,
                 _ = shutdown.wait_for(|stopping| *stopping) => return None,
             };
-            Some((Ok(Frame::data(encode(&event))), (events, shutdown)))
+            let render = Renderer {
+                def: &resource.def,
+                output,
+                include,
+            };
+            let line = encode(&render.event(event, first));
+            Some((Ok(Frame::data(line)), (events, shutdown, resource, false)))
         },
     );
     let mut response = Response::new(BodyExt::boxed(StreamBody::new(lines)));

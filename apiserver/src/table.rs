@@ -1,0 +1,296 @@
+//! Server-side printing and metadata-only responses: objects, lists and watch events rendered
+//! as `meta.k8s.io` `Table`s (from each kind's printer columns) or as
+//! `PartialObjectMetadata(List)`, as k8s.io/apiserver `handlers/response.go` transforms them.
+
+use registry::jsonpath::JsonPath;
+use registry::resource::{ColumnSource, PrinterColumn};
+use registry::watch::{EventType, ObjectEvent};
+use registry::{meta, ApiError, ObjectList, ResourceDefinition};
+use serde_json::{json, Map, Value};
+
+use crate::negotiation::Output;
+
+/// What each table row carries (`includeObject`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IncludeObject {
+    None,
+    #[default]
+    Metadata,
+    Object,
+}
+
+impl IncludeObject {
+    /// Reads the `includeObject` query parameter (400 for other values).
+    pub fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+        match value {
+            None | Some("") | Some("Metadata") => Ok(IncludeObject::Metadata),
+            Some("None") => Ok(IncludeObject::None),
+            Some("Object") => Ok(IncludeObject::Object),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "unsupported includeObject value {other:?}: must be None, Metadata or Object"
+            ))),
+        }
+    }
+}
+
+/// Renders responses of one request.
+#[derive(Debug)]
+pub struct Renderer<'a> {
+    pub def: &'a ResourceDefinition,
+    pub output: Output,
+    pub include: IncludeObject,
+}
+
+const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated.";
+const AGE_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.";
+
+impl Renderer<'_> {
+    /// One object (get, create, update, patch).
+    pub fn object(&self, obj: Value) -> Value {
+        match self.output {
+            Output::Object => obj,
+            Output::Metadata { version } | Output::MetadataList { version } => {
+                partial(&obj, version)
+            }
+            Output::Table { version } => {
+                let rv = obj["metadata"]["resourceVersion"].clone();
+                let rows = vec![self.row(&obj)];
+                self.table(version, json!({"resourceVersion": rv}), rows, true)
+            }
+        }
+    }
+
+    /// A list page.
+    pub fn list(&self, list: ObjectList) -> Value {
+        let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
+        if let Some(token) = &list.continue_token {
+            metadata["continue"] = json!(token);
+        }
+        if let Some(remaining) = list.remaining_item_count {
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        match self.output {
+            Output::Object => json!({
+                "kind": self.def.list_kind(),
+                "apiVersion": self.def.api_version(),
+                "metadata": metadata,
+                "items": list.items,
+            }),
+            Output::Metadata { version } | Output::MetadataList { version } => json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": format!("meta.k8s.io/{version}"),
+                "metadata": metadata,
+                "items": list.items.iter().map(|o| partial(o, version)).collect::<Vec<_>>(),
+            }),
+            Output::Table { version } => {
+                let rows = list.items.iter().map(|o| self.row(o)).collect();
+                self.table(version, metadata, rows, true)
+            }
+        }
+    }
+
+    /// A watch event; `first` tables carry the column definitions. ERROR events stay Status.
+    pub fn event(&self, event: ObjectEvent, first: bool) -> ObjectEvent {
+        let object = match (event.kind, self.output) {
+            (EventType::Error, _) | (_, Output::Object) => event.object,
+            (EventType::Bookmark, Output::Table { version }) => {
+                let rv = event.object["metadata"]["resourceVersion"].clone();
+                self.table(version, json!({"resourceVersion": rv}), Vec::new(), first)
+            }
+            (_, Output::Table { version }) => {
+                let rv = event.object["metadata"]["resourceVersion"].clone();
+                let rows = vec![self.row(&event.object)];
+                self.table(version, json!({"resourceVersion": rv}), rows, first)
+            }
+            (_, Output::Metadata { version } | Output::MetadataList { version }) => {
+                partial(&event.object, version)
+            }
+        };
+        ObjectEvent {
+            kind: event.kind,
+            object,
+        }
+    }
+
+    fn table(&self, version: &str, metadata: Value, rows: Vec<Value>, columns: bool) -> Value {
+        let definitions = if columns {
+            Value::Array(self.column_definitions())
+        } else {
+            Value::Null
+        };
+        json!({
+            "kind": "Table",
+            "apiVersion": format!("meta.k8s.io/{version}"),
+            "metadata": metadata,
+            "columnDefinitions": definitions,
+            "rows": rows,
+        })
+    }
+
+    /// Name, then the kind's columns (Age alone when it declares none).
+    fn columns(&self) -> Vec<PrinterColumn> {
+        if self.def.printer_columns.is_empty() {
+            vec![PrinterColumn {
+                name: "Age".into(),
+                column_type: "date".into(),
+                format: String::new(),
+                description: AGE_DESCRIPTION.into(),
+                priority: 0,
+                source: ColumnSource::JsonPath(".metadata.creationTimestamp".into()),
+            }]
+        } else {
+            self.def.printer_columns.clone()
+        }
+    }
+
+    fn column_definitions(&self) -> Vec<Value> {
+        let mut out = vec![json!({
+            "name": "Name", "type": "string", "format": "name",
+            "description": NAME_DESCRIPTION, "priority": 0,
+        })];
+        for c in self.columns() {
+            out.push(json!({
+                "name": c.name, "type": c.column_type, "format": c.format,
+                "description": c.description, "priority": c.priority,
+            }));
+        }
+        out
+    }
+
+    fn row(&self, obj: &Value) -> Value {
+        let mut cells = vec![json!(meta::name(obj).unwrap_or_default())];
+        cells.extend(self.columns().iter().map(|c| cell(c, obj)));
+        let mut row = Map::new();
+        row.insert("cells".into(), Value::Array(cells));
+        match self.include {
+            IncludeObject::None => {}
+            IncludeObject::Metadata => {
+                row.insert("object".into(), partial(obj, "v1"));
+            }
+            IncludeObject::Object => {
+                row.insert("object".into(), obj.clone());
+            }
+        }
+        Value::Object(row)
+    }
+}
+
+/// The cell of one column: dates as ages, scalars as they are, missing values as null.
+fn cell(column: &PrinterColumn, obj: &Value) -> Value {
+    let value = match &column.source {
+        ColumnSource::Computed(compute) => compute(obj),
+        ColumnSource::JsonPath(path) => JsonPath::parse(path)
+            .ok()
+            .and_then(|p| p.find(obj).first().map(|v| (*v).clone()))
+            .unwrap_or(Value::Null),
+    };
+    match (column.column_type.as_str(), &value) {
+        ("date", Value::String(time)) => match meta::parse_time(time) {
+            Some(at) => json!(meta::human_duration(meta::unix_now() - at)),
+            None => Value::Null,
+        },
+        (_, Value::Object(_) | Value::Array(_)) => json!(value.to_string()),
+        _ => value,
+    }
+}
+
+/// `PartialObjectMetadata`: the object's metadata alone.
+fn partial(obj: &Value, version: &str) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": format!("meta.k8s.io/{version}"),
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registry::Scope;
+
+    fn def() -> ResourceDefinition {
+        let mut def = ResourceDefinition::new("g", "v1", "Thing", "things", Scope::Namespaced);
+        def.printer_columns = vec![PrinterColumn {
+            name: "Template".into(),
+            column_type: "string".into(),
+            format: String::new(),
+            description: "the template".into(),
+            priority: 0,
+            source: ColumnSource::JsonPath(".spec.template".into()),
+        }];
+        def
+    }
+
+    fn object() -> Value {
+        json!({"apiVersion": "g/v1", "kind": "Thing",
+               "metadata": {"name": "a", "resourceVersion": "7", "creationTimestamp": meta::now()},
+               "spec": {"template": "t1"}})
+    }
+
+    #[test]
+    fn tables_have_name_then_declared_columns_and_metadata_rows() {
+        let def = def();
+        let r = Renderer {
+            def: &def,
+            output: Output::Table { version: "v1" },
+            include: IncludeObject::Metadata,
+        };
+        let t = r.object(object());
+        assert_eq!(t["kind"], "Table");
+        let names: Vec<_> = t["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].clone())
+            .collect();
+        assert_eq!(names, [json!("Name"), json!("Template")]);
+        assert_eq!(t["rows"][0]["cells"], json!(["a", "t1"]));
+        assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+        assert_eq!(t["metadata"]["resourceVersion"], "7");
+    }
+
+    #[test]
+    fn kinds_without_columns_get_an_age_column() {
+        let def = ResourceDefinition::new("g", "v1", "Thing", "things", Scope::Namespaced);
+        let r = Renderer {
+            def: &def,
+            output: Output::Table { version: "v1" },
+            include: IncludeObject::None,
+        };
+        let t = r.object(object());
+        assert_eq!(t["columnDefinitions"][1]["name"], "Age");
+        assert_eq!(t["rows"][0]["cells"][1], "0s");
+        assert!(t["rows"][0].get("object").is_none());
+    }
+
+    #[test]
+    fn later_watch_tables_omit_column_definitions_and_errors_stay_status() {
+        let def = def();
+        let r = Renderer {
+            def: &def,
+            output: Output::Table { version: "v1" },
+            include: IncludeObject::Metadata,
+        };
+        let event = |kind| ObjectEvent {
+            kind,
+            object: object(),
+        };
+        assert!(r.event(event(EventType::Added), true).object["columnDefinitions"].is_array());
+        assert!(r.event(event(EventType::Modified), false).object["columnDefinitions"].is_null());
+        let error = ObjectEvent {
+            kind: EventType::Error,
+            object: json!({"kind": "Status"}),
+        };
+        assert_eq!(r.event(error, false).object["kind"], "Status");
+    }
+
+    #[test]
+    fn include_object_values_are_checked() {
+        assert_eq!(IncludeObject::parse(None).unwrap(), IncludeObject::Metadata);
+        assert_eq!(
+            IncludeObject::parse(Some("Object")).unwrap(),
+            IncludeObject::Object
+        );
+        assert_eq!(IncludeObject::parse(Some("All")).unwrap_err().code(), 400);
+    }
+}
