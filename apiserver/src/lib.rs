@@ -98,16 +98,27 @@ impl ApiServer {
             Ok(Some(u)) => u.name.clone(),
             _ => "system:anonymous".into(),
         };
-        let response = match user {
+        let audit_id = req
+            .headers()
+            .get("Audit-ID")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(registry::meta::new_uid);
+        let mut response = match user {
             Err(e) => response::error(&e),
             Ok(user) => self.route(req.map(|b| b.boxed()), user).await,
         };
+        if let Ok(value) = http::HeaderValue::from_str(&audit_id) {
+            response.headers_mut().insert("Audit-Id", value);
+        }
         tracing::info!(
             verb = %method,
             path = %path,
             user = %user_name,
             code = response.status().as_u16(),
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            audit_id = %audit_id,
             "request"
         );
         response

@@ -112,6 +112,18 @@ impl FieldError {
         )
     }
 
+    /// An unsupported value printed as given (such as Go's `[]string{"x"}`).
+    pub fn not_supported_raw(field: &str, printed: &str, supported: &[&str]) -> Self {
+        let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
+        let detail = format!("supported values: {}", list.join(", "));
+        Self::new(
+            FieldErrorKind::NotSupported,
+            field,
+            Some(printed.into()),
+            &detail,
+        )
+    }
+
     /// The message without the field path: `StatusCause.message`.
     pub fn body(&self) -> String {
         let mut out = self.kind.text().to_owned();

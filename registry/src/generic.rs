@@ -49,6 +49,8 @@ pub struct Written {
 pub struct WriteOptions {
     /// What to do with fields the schema does not declare.
     pub field_validation: FieldValidation,
+    /// `dryRun=All`: validate and default everything, store nothing.
+    pub dry_run: bool,
 }
 
 /// Drops undeclared fields from `obj`; refuses them under `Strict`, else returns warnings
@@ -180,6 +182,22 @@ impl GenericStore {
             let name = meta::name(&obj).unwrap_or_default().to_owned();
             let key = self.key(res, namespace, &name);
             let value = self.encode(&key, &obj)?;
+            if options.dry_run {
+                // Everything but the write: the name must still be free.
+                return match self.store.get(&key).await {
+                    Ok(_) if generate => continue,
+                    Ok(_) => Err(ApiError::already_exists(&res.def.group_resource(), &name)),
+                    Err(storage::Error::NotFound { .. }) => {
+                        let mut warnings = field_warnings;
+                        warnings.extend(res.strategy.warnings_on_create(&obj));
+                        Ok(Written {
+                            object: obj,
+                            warnings,
+                        })
+                    }
+                    Err(e) => Err(ApiError::from_storage(e, &res.def.group_resource(), &name)),
+                };
+            }
             match self.store.create(&key, value).await {
                 Ok(revision) => {
                     set_resource_version(&mut obj, revision);
@@ -284,6 +302,12 @@ impl GenericStore {
             });
         }
         let value = self.encode(&key, &obj)?;
+        if options.dry_run {
+            return Ok(Written {
+                object: obj,
+                warnings,
+            });
+        }
         let revision = self
             .store
             .update(&key, value, current.mod_revision)
@@ -304,6 +328,7 @@ impl GenericStore {
         namespace: Option<&str>,
         name: &str,
         preconditions: &Preconditions,
+        dry_run: bool,
     ) -> Result<Value> {
         let namespace = if res.def.namespaced() {
             namespace
@@ -320,6 +345,9 @@ impl GenericStore {
                 .map_err(|e| ApiError::from_storage(e, &gr, name))?;
             let obj = self.decode(&current)?;
             check_preconditions(res, &obj, name, preconditions)?;
+            if dry_run {
+                return Ok(obj);
+            }
             match self.store.delete(&key, Some(current.mod_revision)).await {
                 Ok(_) => return Ok(obj),
                 // Changed in between: check the preconditions again on the new state.

@@ -56,15 +56,32 @@ impl ObjectEvent {
     }
 }
 
+/// Where a watch starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// ADDED for every current object (at least at `min_revision`), then changes. With
+    /// `end_bookmark`, a BOOKMARK annotated `k8s.io/initial-events-end` separates the two
+    /// (watch-list, `sendInitialEvents=true`).
+    WithInitialEvents {
+        min_revision: Option<Revision>,
+        end_bookmark: bool,
+    },
+    /// Only changes after this revision.
+    After(Revision),
+    /// Only changes from now on.
+    Now,
+}
+
+/// The annotation of the bookmark that ends the initial events of a watch-list.
+pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
+
 /// A watch request, validated.
 #[derive(Debug)]
 pub struct WatchRequest {
     pub namespace: Option<String>,
     pub labels: LabelSelector,
     pub fields: FieldSelector,
-    /// Events after this revision; `None` (unset or "0") starts with the current objects as
-    /// ADDED events.
-    pub after: Option<Revision>,
+    pub start: Start,
     pub allow_bookmarks: bool,
     /// When the stream ends (with a bookmark when allowed).
     pub deadline: Instant,
@@ -83,9 +100,21 @@ impl GenericStore {
     /// watch.
     pub async fn watch(&self, res: Arc<Resource>, request: WatchRequest) -> Result<EventStream> {
         let gr = res.def.group_resource();
-        let (initial, after) = match request.after {
-            Some(after) => (Vec::new(), after),
-            None => {
+        let (initial, after, end_bookmark) = match request.start {
+            Start::After(after) => (Vec::new(), after, false),
+            Start::Now => {
+                let now = self
+                    .storage()
+                    .current_revision()
+                    .await
+                    .map_err(|e| ApiError::from_storage(e, &gr, ""))?;
+                (Vec::new(), now, false)
+            }
+            Start::WithInitialEvents {
+                min_revision,
+                end_bookmark,
+            } => {
+                let read_at = min_revision.map(crate::list::ReadAt::NotOlderThan);
                 let list = self
                     .list(
                         &res,
@@ -93,11 +122,12 @@ impl GenericStore {
                             namespace: request.namespace.clone(),
                             labels: request.labels.clone(),
                             fields: request.fields.clone(),
+                            read_at,
                             ..Default::default()
                         },
                     )
                     .await?;
-                (list.items, list.resource_version)
+                (list.items, list.resource_version, end_bookmark)
             }
         };
         let prefix = self.prefix(&res, request.namespace.as_deref());
@@ -114,7 +144,7 @@ impl GenericStore {
             tx,
             revision: after,
         };
-        tokio::spawn(watcher.run(initial, events));
+        tokio::spawn(watcher.run(initial, end_bookmark, events));
         Ok(rx)
     }
 }
@@ -135,17 +165,23 @@ enum Stop {
 }
 
 impl Watcher {
-    async fn run(mut self, initial: Vec<Value>, events: storage::WatchStream) {
-        let _ = self.forward(initial, events).await;
+    async fn run(mut self, initial: Vec<Value>, end_bookmark: bool, events: storage::WatchStream) {
+        let _ = self.forward(initial, end_bookmark, events).await;
     }
 
     async fn forward(
         &mut self,
         initial: Vec<Value>,
+        end_bookmark: bool,
         mut events: storage::WatchStream,
     ) -> Result<(), Stop> {
         for object in initial {
             self.send(EventType::Added, object).await?;
+        }
+        if end_bookmark {
+            let mut bookmark = self.bookmark();
+            bookmark["metadata"]["annotations"] = json!({INITIAL_EVENTS_END: "true"});
+            self.send(EventType::Bookmark, bookmark).await?;
         }
         let mut last_bookmark = Instant::now();
         loop {

@@ -5,7 +5,7 @@ use registry::status::StatusDetails;
 use registry::{meta, ApiError, Preconditions, Status};
 use serde_json::Value;
 
-use super::{body, Call};
+use super::{body, options, Call};
 use crate::negotiation;
 use crate::response::{self, Body};
 
@@ -15,10 +15,28 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let resource = call.resource.clone();
     let options = body::read_optional_json(call.body, &call.headers).await?;
     let preconditions = preconditions(options.as_ref());
+    let from_body: Vec<&str> = options
+        .as_ref()
+        .and_then(|o| o.get("dryRun"))
+        .and_then(Value::as_array)
+        .map(|values| values.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let from_query = call
+        .query
+        .iter()
+        .filter(|(k, _)| k == "dryRun")
+        .map(|(_, v)| v.as_str());
+    let dry_run = options::dry_run(from_query.chain(from_body), "DeleteOptions")?;
     let deleted = call
         .server
         .store
-        .delete(&resource, namespace.as_deref(), &name, &preconditions)
+        .delete(
+            &resource,
+            namespace.as_deref(),
+            &name,
+            &preconditions,
+            dry_run,
+        )
         .await?;
     // Custom resources answer a finished delete with a Success status (store.go
     // finalizeDelete, ReturnDeletedObject unset).

@@ -22,5 +22,34 @@ pub fn write_options(query: &[(String, String)], kind: &str) -> Result<WriteOpti
             })?,
         };
     }
+    options.dry_run = dry_run(
+        query
+            .iter()
+            .filter(|(k, _)| k == "dryRun")
+            .map(|(_, v)| v.as_str()),
+        kind,
+    )?;
     Ok(options)
+}
+
+/// Reads `dryRun` values: none → false; each must be `All` (422 otherwise, as
+/// `ValidateDryRun` says).
+pub fn dry_run<'a>(values: impl Iterator<Item = &'a str>, kind: &str) -> Result<bool, ApiError> {
+    let values: Vec<&str> = values.collect();
+    if values.is_empty() {
+        return Ok(false);
+    }
+    if values.iter().all(|v| *v == "All") {
+        return Ok(true);
+    }
+    let printed = format!(
+        "[]string{{{}}}",
+        values
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let error = FieldError::not_supported_raw("dryRun", &printed, &["All"]);
+    Err(ApiError::invalid(kind, "meta.k8s.io", "", &[error]))
 }

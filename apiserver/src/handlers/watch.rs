@@ -10,8 +10,9 @@ use http::{Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use registry::field::FieldError;
-use registry::watch::{ObjectEvent, WatchRequest};
+use registry::watch::{ObjectEvent, Start, WatchRequest};
 use registry::ApiError;
+use serde_json::Value;
 
 use super::list::{invalid_options, param, parse_revision, selectors};
 use super::{renderer, Call};
@@ -65,25 +66,59 @@ fn encode(event: &ObjectEvent) -> Bytes {
     Bytes::from(line)
 }
 
+/// Reads a watch request, validated as `validateWatchOptions` does with WatchList enabled
+/// (k8s.io/apimachinery `apis/meta/internalversion/validation`).
 fn watch_request(call: &Call<'_>) -> Result<WatchRequest, ApiError> {
     let query = &call.query;
     let rv_match = param(query, "resourceVersionMatch").unwrap_or_default();
+    let send_initial = param(query, "sendInitialEvents").map(|v| matches!(v, "true" | "1"));
     let mut errors = Vec::new();
-    if param(query, "sendInitialEvents").is_some() {
+    if send_initial.is_some() && rv_match != "NotOlderThan" {
         errors.push(FieldError::forbidden(
-            "sendInitialEvents",
-            "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+            "resourceVersionMatch",
+            "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
         ));
     }
     if !rv_match.is_empty() {
-        errors.push(FieldError::forbidden(
-            "resourceVersionMatch",
-            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-        ));
+        if send_initial.is_none() {
+            errors.push(FieldError::forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            ));
+        }
+        if rv_match != "NotOlderThan" {
+            errors.push(FieldError::not_supported(
+                "resourceVersionMatch",
+                &Value::String(rv_match.into()),
+                &["NotOlderThan"],
+            ));
+        }
+        if param(query, "continue").is_some_and(|c| !c.is_empty()) {
+            errors.push(FieldError::forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden when continue is provided",
+            ));
+        }
     }
     invalid_options(errors)?;
-    let after = parse_revision(param(query, "resourceVersion"))?;
+    let revision = parse_revision(param(query, "resourceVersion"))?;
     let allow_bookmarks = matches!(param(query, "allowWatchBookmarks"), Some("true" | "1"));
+    let start = match (send_initial, revision) {
+        // The classic watch: "" or "0" lists first, a revision watches after it.
+        (None, None) => Start::WithInitialEvents {
+            min_revision: None,
+            end_bookmark: false,
+        },
+        (None, Some(rv)) => Start::After(rv),
+        // Watch-list: the state at least at the revision, then the end-of-initial-events
+        // bookmark (when bookmarks are allowed), then changes.
+        (Some(true), min_revision) => Start::WithInitialEvents {
+            min_revision,
+            end_bookmark: allow_bookmarks,
+        },
+        (Some(false), Some(rv)) => Start::After(rv),
+        (Some(false), None) => Start::Now,
+    };
     let timeout = match param(query, "timeoutSeconds") {
         None | Some("") => jittered(MIN_REQUEST_TIMEOUT),
         Some(t) => match t.parse::<u64>() {
@@ -101,7 +136,7 @@ fn watch_request(call: &Call<'_>) -> Result<WatchRequest, ApiError> {
         namespace: call.namespace().map(str::to_owned),
         labels,
         fields,
-        after,
+        start,
         allow_bookmarks,
         deadline: tokio::time::Instant::now() + timeout,
         bookmark_interval: BOOKMARK_INTERVAL,

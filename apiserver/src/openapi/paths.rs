@@ -267,6 +267,10 @@ the request containing unknown or duplicate fields. Valid values are: Ignore (dr
 silently), Warn (drop them and send a warning header; the default), Strict (fail the request \
 with a BadRequest error).";
 
+const DRY_RUN: &str = "When present, indicates that modifications should not be persisted. \
+An invalid or unrecognized dryRun directive will result in an error response and no further \
+processing of the request. Valid values are: All (all dry run stages will be processed).";
+
 fn operation(r: &Resource, style: Style, op: Op) -> Value {
     let d = &r.def;
     let mut o = json!({
@@ -286,6 +290,9 @@ fn operation(r: &Resource, style: Style, op: Op) -> Value {
             }
             params.push(p);
         }
+    }
+    if op.validates || op.action == "delete" {
+        params.push(parameter(style, "dryRun", "query", DRY_RUN));
     }
     if op.validates {
         params.push(parameter(
