@@ -83,6 +83,10 @@ pub struct ServeArgs {
     /// The port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 6443)]
     pub secure_port: u16,
+    /// Run the garbage collector over ownerReferences in-process (needed when no
+    /// kube-controller-manager serves this API, e.g. without a host cluster).
+    #[arg(long)]
+    pub enable_garbage_collector: bool,
     /// How often storage history is compacted, keeping one interval of history
     /// (kube-apiserver's flag; e.g. `5m`, `30s`; `0` disables compaction).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]

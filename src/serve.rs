@@ -45,6 +45,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         store,
         &args.etcd_prefix,
         args.etcd_compaction_interval,
+        args.enable_garbage_collector,
     )
     .await
 }

@@ -68,6 +68,7 @@ pub async fn run(args: UpArgs) -> Result<()> {
         store,
         "/registry",
         args.etcd_compaction_interval,
+        true,
     )
     .await
 }

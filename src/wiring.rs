@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use apiserver::tls::TlsFiles;
 use apiserver::ApiServer;
+use registry::gc::GarbageCollector;
 use registry::{Catalog, GenericStore};
 use storage::{Codec, Compactor, EmbeddedOptions, EmbeddedStore, EtcdOptions, EtcdStore, Store};
 use tokio::net::TcpListener;
@@ -106,11 +107,14 @@ pub async fn serve(
     store: Arc<dyn Store>,
     prefix: &str,
     compaction_interval: std::time::Duration,
+    garbage_collector: bool,
 ) -> Result<()> {
     let catalog = Arc::new(Catalog::new());
     registry::fleet::install(&catalog).map_err(Error::Register)?;
     let tls = apiserver::tls::server_config(tls).map_err(Error::Tls)?;
     let generic = GenericStore::new(store.clone(), Codec::plain(), prefix);
+    let _collector =
+        garbage_collector.then(|| GarbageCollector::start(generic.clone(), catalog.clone()));
     let server = Arc::new(ApiServer::new(catalog, generic));
     let _compactor =
         (!compaction_interval.is_zero()).then(|| Compactor::start(store, compaction_interval));

@@ -17,7 +17,14 @@ use crate::response::{self, Body};
 
 /// The verbs the handlers implement for stored resources, sorted.
 pub const STORED_VERBS: &[&str] = &[
-    "create", "delete", "get", "list", "patch", "update", "watch",
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
 ];
 /// The verbs of a `/status` subresource, sorted.
 pub const STATUS_VERBS: &[&str] = &["get", "patch", "update"];

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use storage::{Codec, KeyValue, Revision, Store};
 
+use crate::delete;
 use crate::field::FieldError;
 use crate::meta;
 use crate::resource::Resource;
@@ -42,6 +43,9 @@ pub struct Written {
     pub object: Value,
     /// Warnings for the client.
     pub warnings: Vec<String>,
+    /// The update removed the last finalizer of an object being deleted: it is gone (the
+    /// response is still the object, as store.go `deleteWithoutFinalizers` returns it).
+    pub deleted: bool,
 }
 
 /// Options of every write.
@@ -72,13 +76,6 @@ fn check_fields(res: &Resource, obj: &mut Value, options: &WriteOptions) -> Resu
     }
 }
 
-/// Preconditions of a delete (`DeleteOptions.preconditions`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Preconditions {
-    pub uid: Option<String>,
-    pub resource_version: Option<String>,
-}
-
 impl GenericStore {
     /// A store keeping objects under `root` (e.g. `/registry`).
     pub fn new(store: Arc<dyn Store>, codec: Codec, root: &str) -> Self {
@@ -92,6 +89,11 @@ impl GenericStore {
     /// The underlying store (for health checks and watches).
     pub fn storage(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The prefix of every key this store writes.
+    pub fn root_prefix(&self) -> String {
+        format!("{}/", self.root)
     }
 
     /// The key prefix of a resource, or of its objects in one namespace.
@@ -108,7 +110,7 @@ impl GenericStore {
         }
     }
 
-    fn key(&self, res: &Resource, namespace: Option<&str>, name: &str) -> String {
+    pub(crate) fn key(&self, res: &Resource, namespace: Option<&str>, name: &str) -> String {
         format!("{}{name}", self.prefix(res, namespace))
     }
 
@@ -128,7 +130,7 @@ impl GenericStore {
         Ok(obj)
     }
 
-    fn encode(&self, key: &str, obj: &Value) -> Result<Bytes> {
+    pub(crate) fn encode(&self, key: &str, obj: &Value) -> Result<Bytes> {
         let mut stored = obj.clone();
         meta::set(&mut stored, "resourceVersion", None);
         let json = serde_json::to_vec(&stored).map_err(ApiError::internal)?;
@@ -193,6 +195,7 @@ impl GenericStore {
                         Ok(Written {
                             object: obj,
                             warnings,
+                            deleted: false,
                         })
                     }
                     Err(e) => Err(ApiError::from_storage(e, &res.def.group_resource(), &name)),
@@ -206,6 +209,7 @@ impl GenericStore {
                     return Ok(Written {
                         object: obj,
                         warnings,
+                        deleted: false,
                     });
                 }
                 Err(storage::Error::AlreadyExists { .. }) if generate => continue,
@@ -289,6 +293,7 @@ impl GenericStore {
                 errors.extend(res.strategy.validate_status_update(&obj, &old));
             }
         }
+        errors.extend(check_finalizers(&obj, &old));
         self.invalid_if_any(res, &obj, errors)?;
         if subresource == Subresource::Main {
             warnings.extend(res.strategy.warnings_on_update(&obj, &old));
@@ -299,6 +304,21 @@ impl GenericStore {
             return Ok(Written {
                 object: old,
                 warnings,
+                deleted: false,
+            });
+        }
+        if delete::is_deleting(&obj) && delete::finalizers(&obj).is_empty() {
+            // The last finalizer is gone: the object is deleted instead of written.
+            if !options.dry_run {
+                self.store
+                    .delete(&key, Some(current.mod_revision))
+                    .await
+                    .map_err(|e| ApiError::from_storage(e, &gr, name))?;
+            }
+            return Ok(Written {
+                object: obj,
+                warnings,
+                deleted: true,
             });
         }
         let value = self.encode(&key, &obj)?;
@@ -306,6 +326,7 @@ impl GenericStore {
             return Ok(Written {
                 object: obj,
                 warnings,
+                deleted: false,
             });
         }
         let revision = self
@@ -317,48 +338,12 @@ impl GenericStore {
         Ok(Written {
             object: obj,
             warnings,
+            deleted: false,
         })
-    }
-
-    /// Deletes an object, returning it as it was (the handler answers with a `Success` status,
-    /// as kube-apiserver does for custom resources).
-    pub async fn delete(
-        &self,
-        res: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        preconditions: &Preconditions,
-        dry_run: bool,
-    ) -> Result<Value> {
-        let namespace = if res.def.namespaced() {
-            namespace
-        } else {
-            None
-        };
-        let gr = res.def.group_resource();
-        let key = self.key(res, namespace, name);
-        loop {
-            let current = self
-                .store
-                .get(&key)
-                .await
-                .map_err(|e| ApiError::from_storage(e, &gr, name))?;
-            let obj = self.decode(&current)?;
-            check_preconditions(res, &obj, name, preconditions)?;
-            if dry_run {
-                return Ok(obj);
-            }
-            match self.store.delete(&key, Some(current.mod_revision)).await {
-                Ok(_) => return Ok(obj),
-                // Changed in between: check the preconditions again on the new state.
-                Err(storage::Error::Conflict { .. }) => continue,
-                Err(e) => return Err(ApiError::from_storage(e, &gr, name)),
-            }
-        }
     }
 }
 
-fn set_resource_version(obj: &mut Value, revision: Revision) {
+pub(crate) fn set_resource_version(obj: &mut Value, revision: Revision) {
     meta::set(
         obj,
         "resourceVersion",
@@ -492,6 +477,29 @@ fn copy_field(obj: &mut Value, from: &Value, field: &str) {
     }
 }
 
+/// While an object is being deleted, no finalizer may be added (`ValidateObjectMetaUpdate`).
+fn check_finalizers(new: &Value, old: &Value) -> Vec<FieldError> {
+    if !delete::is_deleting(old) {
+        return Vec::new();
+    }
+    let before = delete::finalizers(old);
+    let added: Vec<String> = delete::finalizers(new)
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    if added.is_empty() {
+        return Vec::new();
+    }
+    let printed: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
+    vec![FieldError::forbidden(
+        "metadata.finalizers",
+        &format!(
+            "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+            printed.join(", ")
+        ),
+    )]
+}
+
 /// Whether anything outside `metadata` and `status` differs.
 fn spec_changed(new: &Value, old: &Value) -> bool {
     let strip = |v: &Value| {
@@ -503,32 +511,4 @@ fn spec_changed(new: &Value, old: &Value) -> bool {
         v
     };
     strip(new) != strip(old)
-}
-
-fn check_preconditions(
-    res: &Resource,
-    obj: &Value,
-    name: &str,
-    preconditions: &Preconditions,
-) -> Result<()> {
-    let gr = res.def.group_resource();
-    if let Some(uid) = &preconditions.uid {
-        let actual = meta::get(obj, "uid").unwrap_or_default();
-        if uid != actual {
-            let why = format!(
-                "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
-            );
-            return Err(ApiError::conflict(&gr, name, &why));
-        }
-    }
-    if let Some(rv) = &preconditions.resource_version {
-        let actual = meta::resource_version(obj).unwrap_or_default();
-        if rv != actual {
-            let why = format!(
-                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"
-            );
-            return Err(ApiError::conflict(&gr, name, &why));
-        }
-    }
-    Ok(())
 }

@@ -7,6 +7,8 @@
 //! - [`catalog`]: the registered resources (also at run time, for schema-less kinds).
 //! - [`generic`]: every verb written once over `storage`; [`list`] and [`watch`] with
 //!   Kubernetes' paging, resourceVersion, selector and bookmark semantics.
+//! - [`delete`]: deletion with preconditions, propagation and finalizers.
+//! - [`gc`]: the garbage collector over ownerReferences (standalone mode).
 //! - [`selector`]: label and field selectors; [`jsonpath`]: paths of columns and fields.
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
@@ -15,8 +17,10 @@
 
 pub mod catalog;
 pub mod clusterdeployment;
+pub mod delete;
 pub mod field;
 pub mod fleet;
+pub mod gc;
 pub mod generic;
 pub mod jsonpath;
 pub mod list;
@@ -29,7 +33,8 @@ pub mod strategy;
 pub mod watch;
 
 pub use catalog::Catalog;
-pub use generic::{GenericStore, Preconditions, Subresource, WriteOptions, Written};
+pub use delete::{DeleteOptions, Deleted, Preconditions, Propagation};
+pub use generic::{GenericStore, Subresource, WriteOptions, Written};
 pub use list::{ListRequest, ObjectList, ReadAt};
 pub use resource::{GroupResource, Resource, ResourceDefinition, Scope};
 pub use schema::FieldValidation;

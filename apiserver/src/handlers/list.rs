@@ -60,7 +60,7 @@ pub(crate) fn invalid_options(errors: Vec<FieldError>) -> Result<(), ApiError> {
     Err(ApiError::invalid("ListOptions", "meta.k8s.io", "", &errors))
 }
 
-fn list_request(call: &Call<'_>) -> Result<ListRequest, ApiError> {
+pub(crate) fn list_request(call: &Call<'_>) -> Result<ListRequest, ApiError> {
     let query = &call.query;
     let rv = param(query, "resourceVersion").unwrap_or_default();
     let rv_match = param(query, "resourceVersionMatch").unwrap_or_default();

@@ -168,6 +168,7 @@ pub(crate) async fn serve(
         ("update", _) => update::handle(call).await,
         ("patch", _) if call.request.name.is_some() => patch::handle(call).await,
         ("delete", Subresource::Main) => delete::handle(call).await,
+        ("deletecollection", Subresource::Main) => delete::collection(call).await,
         (verb, _) => Err(ApiError::method_not_allowed(
             verb,
             &call.resource.def.group_resource(),

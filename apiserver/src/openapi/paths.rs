@@ -120,6 +120,15 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
             responses: vec![("200", kind.clone()), ("201", kind.clone())],
             validates: true,
         },
+        Op {
+            method: "delete",
+            action: "deletecollection",
+            id: format!("deletecollection{id_kind}"),
+            description: format!("delete a collection of {}", d.kind),
+            body: Some((style.reference(&meta_name("DeleteOptions")), json_types)),
+            responses: vec![("200", list.clone())],
+            validates: false,
+        },
     ];
     paths.insert(
         collection,
@@ -281,8 +290,12 @@ fn operation(r: &Resource, style: Style, op: Op) -> Value {
         "x-kubernetes-group-version-kind": {"group": d.group, "version": d.version, "kind": d.kind},
     });
     let mut params = Vec::new();
-    if op.action == "list" {
+    if matches!(op.action, "list" | "deletecollection") {
         for (name, kind, description) in LIST_PARAMETERS {
+            let watching = matches!(*name, "watch" | "allowWatchBookmarks");
+            if watching && op.action == "deletecollection" {
+                continue;
+            }
             let mut p = parameter(style, name, "query", description);
             match style {
                 Style::V2 => p["type"] = json!(kind),
@@ -291,7 +304,7 @@ fn operation(r: &Resource, style: Style, op: Op) -> Value {
             params.push(p);
         }
     }
-    if op.validates || op.action == "delete" {
+    if op.validates || matches!(op.action, "delete" | "deletecollection") {
         params.push(parameter(style, "dryRun", "query", DRY_RUN));
     }
     if op.validates {
