@@ -3,11 +3,12 @@
 //! and cached until the catalog changes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, ETAG, VARY};
 use http::{HeaderMap, Response, StatusCode};
+use registry::catalog::CatalogCache;
 use registry::{ApiError, Catalog, Resource};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha512};
@@ -34,13 +35,11 @@ const DISCOVERY_GROUP: &str = "apidiscovery.k8s.io";
 /// Discovery documents, rebuilt when the catalog's generation changes.
 #[derive(Debug)]
 pub struct Discovery {
-    catalog: Arc<Catalog>,
-    cache: Mutex<Option<Arc<Documents>>>,
+    documents: CatalogCache<Documents>,
 }
 
 #[derive(Debug)]
 struct Documents {
-    generation: u64,
     /// `/apis` as an `APIGroupList`.
     group_list: Bytes,
     /// `/api` as `APIVersions`.
@@ -56,22 +55,12 @@ struct Documents {
 impl Discovery {
     pub fn new(catalog: Arc<Catalog>) -> Self {
         Discovery {
-            catalog,
-            cache: Mutex::new(None),
+            documents: CatalogCache::new(catalog, Documents::build),
         }
     }
 
     fn documents(&self) -> Arc<Documents> {
-        let generation = self.catalog.generation();
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        match cache.as_ref() {
-            Some(docs) if docs.generation == generation => docs.clone(),
-            _ => {
-                let docs = Arc::new(Documents::build(&self.catalog, generation));
-                *cache = Some(docs.clone());
-                docs
-            }
-        }
+        self.documents.get()
     }
 
     /// `/api` (legacy) or `/apis`, plain or aggregated as the `Accept` header asks.
@@ -173,7 +162,7 @@ fn aggregated_response(
 }
 
 impl Documents {
-    fn build(catalog: &Catalog, generation: u64) -> Self {
+    fn build(catalog: &Catalog) -> Self {
         let resources = catalog.all();
         let mut groups = catalog.groups();
         // The core group always exists (clients such as kube-rs refuse a server without
@@ -182,7 +171,6 @@ impl Documents {
             groups.insert(0, (String::new(), vec!["v1".to_owned()]));
         }
         let mut docs = Documents {
-            generation,
             group_list: Bytes::new(),
             legacy_versions: Bytes::new(),
             groups: HashMap::new(),

@@ -14,6 +14,44 @@ pub struct Catalog {
     generation: AtomicU64,
 }
 
+/// A value derived from the catalog, rebuilt when the catalog changes (discovery and OpenAPI
+/// documents).
+pub struct CatalogCache<T> {
+    catalog: Arc<Catalog>,
+    build: fn(&Catalog) -> T,
+    cache: std::sync::Mutex<Option<(u64, Arc<T>)>>,
+}
+
+impl<T> CatalogCache<T> {
+    pub fn new(catalog: Arc<Catalog>, build: fn(&Catalog) -> T) -> Self {
+        CatalogCache {
+            catalog,
+            build,
+            cache: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The value for the catalog as it is now.
+    pub fn get(&self) -> Arc<T> {
+        let generation = self.catalog.generation();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        match cache.as_ref() {
+            Some((built_at, value)) if *built_at == generation => value.clone(),
+            _ => {
+                let value = Arc::new((self.build)(&self.catalog));
+                *cache = Some((generation, value.clone()));
+                value
+            }
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for CatalogCache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogCache").finish()
+    }
+}
+
 /// Registering the same group, version and plural twice.
 #[derive(Debug, thiserror::Error)]
 #[error("resource {plural}.{group}/{version} is already registered")]

@@ -73,11 +73,7 @@ impl GenericStore {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Deleted> {
-        let namespace = if res.def.namespaced() {
-            namespace
-        } else {
-            None
-        };
+        let namespace = res.def.scoped(namespace);
         let gr = res.def.group_resource();
         let key = self.key(res, namespace, name);
         loop {

@@ -159,11 +159,7 @@ impl GenericStore {
         mut obj: Value,
         options: &WriteOptions,
     ) -> Result<Written> {
-        let namespace = if res.def.namespaced() {
-            namespace
-        } else {
-            None
-        };
+        let namespace = res.def.scoped(namespace);
         let field_warnings = check_fields(res, &mut obj, options)?;
         prepare_new_metadata(res, namespace, &mut obj);
         res.strategy.prepare_for_create(&mut obj);
@@ -253,11 +249,7 @@ impl GenericStore {
         subresource: Subresource,
         options: &WriteOptions,
     ) -> Result<Written> {
-        let namespace = if res.def.namespaced() {
-            namespace
-        } else {
-            None
-        };
+        let namespace = res.def.scoped(namespace);
         let gr = res.def.group_resource();
         let mut warnings = check_fields(res, &mut obj, options)?;
         let key = self.key(res, namespace, name);

@@ -141,6 +141,12 @@ impl ResourceDefinition {
         self.scope == Scope::Namespaced
     }
 
+    /// The namespace a request addresses: `namespace` for namespaced resources, none for
+    /// cluster-scoped ones.
+    pub fn scoped<'a>(&self, namespace: Option<&'a str>) -> Option<&'a str> {
+        namespace.filter(|_| self.namespaced())
+    }
+
     pub fn list_kind(&self) -> String {
         format!("{}List", self.kind)
     }

@@ -8,11 +8,12 @@ mod paths;
 mod schemas;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, ETAG, EXPIRES, LOCATION};
 use http::{HeaderMap, Response, StatusCode};
+use registry::catalog::CatalogCache;
 use registry::{ApiError, Catalog, Resource};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha512};
@@ -23,13 +24,11 @@ use crate::response::{self, Body};
 /// The OpenAPI documents, rebuilt when the catalog changes.
 #[derive(Debug)]
 pub struct OpenApi {
-    catalog: Arc<Catalog>,
-    cache: Mutex<Option<Arc<Documents>>>,
+    documents: CatalogCache<Documents>,
 }
 
 #[derive(Debug)]
 struct Documents {
-    generation: u64,
     v2: Document,
     v3_root: Bytes,
     /// By group-version path (`apis/<group>/<version>` or `api/v1`).
@@ -65,22 +64,12 @@ enum Wanted<'a> {
 impl OpenApi {
     pub fn new(catalog: Arc<Catalog>) -> Self {
         OpenApi {
-            catalog,
-            cache: Mutex::new(None),
+            documents: CatalogCache::new(catalog, |c| Documents::build(&c.all())),
         }
     }
 
     fn documents(&self) -> Arc<Documents> {
-        let generation = self.catalog.generation();
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        match cache.as_ref() {
-            Some(docs) if docs.generation == generation => docs.clone(),
-            _ => {
-                let docs = Arc::new(Documents::build(&self.catalog.all(), generation));
-                *cache = Some(docs.clone());
-                docs
-            }
-        }
+        self.documents.get()
     }
 
     /// Answers an OpenAPI path, or `None` when `path` is not one.
@@ -183,7 +172,7 @@ fn cached(doc: &Document, headers: &HeaderMap, immutable: bool) -> Response<Body
 }
 
 impl Documents {
-    fn build(resources: &[Arc<Resource>], generation: u64) -> Self {
+    fn build(resources: &[Arc<Resource>]) -> Self {
         let mut by_gv: BTreeMap<String, Vec<&Resource>> = BTreeMap::new();
         for r in resources {
             by_gv.entry(gv_path(r)).or_default().push(r);
@@ -198,7 +187,6 @@ impl Documents {
             .collect();
         let all: Vec<&Resource> = resources.iter().map(AsRef::as_ref).collect();
         Documents {
-            generation,
             v2: Document::new(&v2_document(&all)),
             v3_root: Bytes::from(
                 serde_json::to_vec(&json!({"paths": root_paths})).expect("JSON serialises"),
