@@ -83,13 +83,9 @@ pub enum Shape {
     List,
 }
 
-/// The media types offered, for 406 messages.
-const OFFERED: &[&str] = &[
-    JSON,
-    "application/json;as=Table;v=v1;g=meta.k8s.io",
-    "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io",
-    "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
-];
+/// The media types listed in 406 messages: the serializers, as kube-apiserver lists them
+/// (conversions asked for with `as=` are not listed there).
+const OFFERED: &[&str] = &[JSON];
 
 /// Chooses the representation of a response; 406 when nothing in `accept` fits. An absent
 /// or empty header means JSON.
