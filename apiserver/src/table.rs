@@ -20,14 +20,15 @@ pub enum IncludeObject {
 }
 
 impl IncludeObject {
-    /// Reads the `includeObject` query parameter (400 for other values).
+    /// Reads the `includeObject` query parameter of a Table request (400 for other values,
+    /// with the message of k8s.io/apiserver `handlers/response.go`).
     pub fn parse(value: Option<&str>) -> Result<Self, ApiError> {
         match value {
             None | Some("") | Some("Metadata") => Ok(IncludeObject::Metadata),
             Some("None") => Ok(IncludeObject::None),
             Some("Object") => Ok(IncludeObject::Object),
             Some(other) => Err(ApiError::bad_request(format!(
-                "unsupported includeObject value {other:?}: must be None, Metadata or Object"
+                "Unable to convert to Table as requested: includeObject: Invalid value: {other:?}: must be 'Metadata', 'Object', 'None', or empty"
             ))),
         }
     }
@@ -54,7 +55,7 @@ impl Renderer<'_> {
             }
             Output::Table { version } => {
                 let rv = obj["metadata"]["resourceVersion"].clone();
-                let rows = vec![self.row(&obj)];
+                let rows = vec![self.row(&obj, version)];
                 self.table(version, json!({"resourceVersion": rv}), rows, true)
             }
         }
@@ -83,7 +84,7 @@ impl Renderer<'_> {
                 "items": list.items.iter().map(|o| partial(o, version)).collect::<Vec<_>>(),
             }),
             Output::Table { version } => {
-                let rows = list.items.iter().map(|o| self.row(o)).collect();
+                let rows = list.items.iter().map(|o| self.row(o, version)).collect();
                 self.table(version, metadata, rows, true)
             }
         }
@@ -99,7 +100,7 @@ impl Renderer<'_> {
             }
             (_, Output::Table { version }) => {
                 let rv = event.object["metadata"]["resourceVersion"].clone();
-                let rows = vec![self.row(&event.object)];
+                let rows = vec![self.row(&event.object, version)];
                 self.table(version, json!({"resourceVersion": rv}), rows, first)
             }
             (_, Output::Metadata { version } | Output::MetadataList { version }) => {
@@ -157,7 +158,8 @@ impl Renderer<'_> {
         out
     }
 
-    fn row(&self, obj: &Value) -> Value {
+    /// A row; its object (when included) in the Table's own `meta.k8s.io` version.
+    fn row(&self, obj: &Value, version: &str) -> Value {
         let mut cells = vec![json!(meta::name(obj).unwrap_or_default())];
         cells.extend(self.columns().iter().map(|c| cell(c, obj)));
         let mut row = Map::new();
@@ -165,7 +167,7 @@ impl Renderer<'_> {
         match self.include {
             IncludeObject::None => {}
             IncludeObject::Metadata => {
-                row.insert("object".into(), partial(obj, "v1"));
+                row.insert("object".into(), partial(obj, version));
             }
             IncludeObject::Object => {
                 row.insert("object".into(), obj.clone());
@@ -237,6 +239,15 @@ mod tests {
         };
         let t = r.object(object());
         assert_eq!(t["kind"], "Table");
+        let beta = Renderer {
+            def: &def,
+            output: Output::Table { version: "v1beta1" },
+            include: IncludeObject::Metadata,
+        };
+        assert_eq!(
+            beta.object(object())["rows"][0]["object"]["apiVersion"],
+            "meta.k8s.io/v1beta1"
+        );
         let names: Vec<_> = t["columnDefinitions"]
             .as_array()
             .unwrap()

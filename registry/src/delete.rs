@@ -143,14 +143,16 @@ impl GenericStore {
         Ok(Deleted::Pending(marked))
     }
 
-    /// Deletes every object a list request selects; returns what was deleted or marked.
+    /// Deletes every object a list request selects; returns what was deleted or marked, and
+    /// the revision the selection was read at.
     pub async fn delete_collection(
         &self,
         res: &Resource,
         request: &ListRequest,
         options: &DeleteOptions,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<(Vec<Value>, Revision)> {
         let list = self.list(res, request).await?;
+        let revision = list.resource_version;
         let mut out = Vec::new();
         for obj in list.items {
             let name = meta::name(&obj).unwrap_or_default().to_owned();
@@ -162,7 +164,7 @@ impl GenericStore {
                 Err(e) => return Err(e),
             }
         }
-        Ok(out)
+        Ok((out, revision))
     }
 }
 

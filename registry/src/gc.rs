@@ -3,7 +3,8 @@
 //! - an owner being deleted with the `orphan` finalizer: its dependents lose their references
 //!   to it, then the finalizer goes;
 //! - an owner being deleted with the `foregroundDeletion` finalizer: its dependents are
-//!   deleted, and when none is left the finalizer goes (and with it the owner);
+//!   deleted, and when none that blocks it (`blockOwnerDeletion`) is left the finalizer goes
+//!   (and with it the owner);
 //! - a dependent whose owners are all gone is deleted (background cascading); references to
 //!   owners that are gone are removed while another owner remains.
 //!
@@ -74,6 +75,17 @@ impl Item {
 
     fn namespace(&self) -> Option<&str> {
         meta::namespace(&self.obj)
+    }
+
+    /// Whether this object's reference to `owner` has `blockOwnerDeletion: true`.
+    fn blocks(&self, owner: &str) -> bool {
+        self.obj["metadata"]["ownerReferences"]
+            .as_array()
+            .is_some_and(|refs| {
+                refs.iter().any(|r| {
+                    r["uid"].as_str() == Some(owner) && r["blockOwnerDeletion"] == Value::Bool(true)
+                })
+            })
     }
 
     fn owner_uids(&self) -> Vec<String> {
@@ -179,12 +191,14 @@ impl Collector {
         self.remove_finalizer(owner, ORPHAN).await
     }
 
+    /// Foreground: every dependent is deleted; the owner's finalizer goes once no dependent
+    /// that blocks it (`blockOwnerDeletion: true`) is left.
     async fn delete_dependents(&self, owner: &Item, dependents: &[&Item]) -> Result<()> {
-        if dependents.is_empty() {
-            return self.remove_finalizer(owner, FOREGROUND).await;
-        }
         for dependent in dependents.iter().filter(|d| !delete::is_deleting(&d.obj)) {
             self.delete(dependent, Propagation::Foreground).await?;
+        }
+        if !dependents.iter().any(|d| d.blocks(owner.uid())) {
+            return self.remove_finalizer(owner, FOREGROUND).await;
         }
         Ok(())
     }

@@ -29,6 +29,7 @@ pub mod resource;
 pub mod schema;
 pub mod selector;
 pub mod status;
+pub mod strategic;
 pub mod strategy;
 pub mod watch;
 

@@ -37,7 +37,7 @@ pub(crate) async fn collection(call: Call<'_>) -> Result<Response<Body>, ApiErro
     let query = call.query.clone();
     let body = body::read_optional_json(call.body, &call.headers).await?;
     let options = delete_options(&query, body.as_ref())?;
-    let items = call
+    let (items, revision) = call
         .server
         .store
         .delete_collection(&resource, &request, &options)
@@ -45,7 +45,7 @@ pub(crate) async fn collection(call: Call<'_>) -> Result<Response<Body>, ApiErro
     let list = json!({
         "kind": resource.def.list_kind(),
         "apiVersion": resource.def.api_version(),
-        "metadata": {},
+        "metadata": {"resourceVersion": revision.to_string()},
         "items": items,
     });
     Ok(response::json(StatusCode::OK, &list))

@@ -67,12 +67,16 @@ pub(crate) fn renderer<'a>(
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     let output = negotiation::negotiate(accept, shape)?;
-    let include = IncludeObject::parse(
-        query
-            .iter()
-            .find(|(k, _)| k == "includeObject")
-            .map(|(_, v)| v.as_str()),
-    )?;
+    // Read (and checked) only when converting to a Table, as upstream does.
+    let include = match output {
+        negotiation::Output::Table { .. } => IncludeObject::parse(
+            query
+                .iter()
+                .find(|(k, _)| k == "includeObject")
+                .map(|(_, v)| v.as_str()),
+        )?,
+        _ => IncludeObject::default(),
+    };
     Ok(Renderer {
         def,
         output,

@@ -140,7 +140,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
                 method: "get",
                 action: "get",
                 id: format!("read{id_kind}{suffix}"),
-                description: format!("read {what} of the specified {}", d.kind),
+                description: describe("read", what, &d.kind),
                 body: None,
                 responses: vec![("200", kind.clone())],
                 validates: false,
@@ -149,7 +149,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
                 method: "put",
                 action: "put",
                 id: format!("replace{id_kind}{suffix}"),
-                description: format!("replace {what} of the specified {}", d.kind),
+                description: describe("replace", what, &d.kind),
                 body: Some((kind.clone(), json_types)),
                 responses: vec![("200", kind.clone())],
                 validates: true,
@@ -158,7 +158,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
                 method: "patch",
                 action: "patch",
                 id: format!("patch{id_kind}{suffix}"),
-                description: format!("partially update {what} of the specified {}", d.kind),
+                description: describe("partially update", what, &d.kind),
                 body: Some((style.reference(&meta_name("Patch")), PATCH_TYPES)),
                 responses: vec![("200", kind.clone())],
                 validates: true,
@@ -179,7 +179,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
     };
     paths.insert(
         object.clone(),
-        path_item(r, style, object_ops("", "the"), d.namespaced(), true),
+        path_item(r, style, object_ops("", ""), d.namespaced(), true),
     );
     if d.status_subresource {
         paths.insert(
@@ -217,6 +217,15 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
         );
     }
     paths
+}
+
+/// "read the specified X", or "read status of the specified X" for a subresource.
+fn describe(verb: &str, what: &str, kind: &str) -> String {
+    if what.is_empty() {
+        format!("{verb} the specified {kind}")
+    } else {
+        format!("{verb} {what} of the specified {kind}")
+    }
 }
 
 /// `fleet.k0rdent.io` → `FleetK0rdentIo`, `v1alpha1` → `V1alpha1`.

@@ -51,7 +51,13 @@ pub fn resource_schemas(r: &Resource, style: Style) -> Map<String, Value> {
     if let Some(properties) = kind.get_mut("properties").and_then(Value::as_object_mut) {
         properties.insert("apiVersion".into(), api_version_property());
         properties.insert("kind".into(), kind_property());
-        properties.insert("metadata".into(), style.reference(&meta_name("ObjectMeta")));
+        properties.insert(
+            "metadata".into(),
+            json!({
+                "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+                "allOf": [style.reference(&meta_name("ObjectMeta"))],
+            }),
+        );
     }
     kind["x-kubernetes-group-version-kind"] = gvk(r, &r.def.kind);
     let list_kind = r.def.list_kind();
