@@ -94,10 +94,8 @@ impl Renderer<'_> {
     pub fn event(&self, event: ObjectEvent, first: bool) -> ObjectEvent {
         let object = match (event.kind, self.output) {
             (EventType::Error, _) | (_, Output::Object) => event.object,
-            (EventType::Bookmark, Output::Table { version }) => {
-                let rv = event.object["metadata"]["resourceVersion"].clone();
-                self.table(version, json!({"resourceVersion": rv}), Vec::new(), first)
-            }
+            // Bookmarks are converted like any object (as upstream's response transform does),
+            // so the row's metadata keeps `k8s.io/initial-events-end`.
             (_, Output::Table { version }) => {
                 let rv = event.object["metadata"]["resourceVersion"].clone();
                 let rows = vec![self.row(&event.object, version)];
