@@ -73,12 +73,31 @@ pub struct EmbeddedStore {
 struct Shared {
     db: Database,
     path: PathBuf,
-    /// Held for the whole of a write: transaction, commit and broadcast.
+    /// Held by the writer committing a batch: transaction, commit and broadcast.
     writer: Mutex<()>,
+    /// Writes waiting for the next batch (group commit).
+    queue: Mutex<Vec<Pending>>,
     /// The last committed revision (updated before its event is broadcast).
     revision: AtomicI64,
     events: broadcast::Sender<Arc<Committed>>,
     options: EmbeddedOptions,
+}
+
+/// What a write decides from the key's live version: the version to store (a tombstone to
+/// delete) or an error.
+type Decide = Box<dyn FnOnce(Option<&Version>, Revision) -> Result<Version> + Send>;
+
+/// A write waiting for a batch.
+struct Pending {
+    key: String,
+    decide: Decide,
+    reply: std::sync::mpsc::SyncSender<Result<LoggedEvent>>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("key", &self.key).finish()
+    }
 }
 
 /// A committed write as broadcast to live watchers.
@@ -105,6 +124,7 @@ impl EmbeddedStore {
                 db,
                 path,
                 writer: Mutex::new(()),
+                queue: Mutex::new(Vec::new()),
                 revision: AtomicI64::new(revision),
                 events,
                 options,
@@ -287,36 +307,111 @@ impl Shared {
     }
 
     /// Runs one write: `decide` looks at the key's live version and returns the new version to
-    /// store (a tombstone to delete) or an error. Commits durably, then broadcasts the event.
+    /// store (a tombstone to delete) or an error. Returns once the write is durable and its
+    /// event broadcast.
+    ///
+    /// Group commit: the write joins a queue; whoever holds the writer lock commits everything
+    /// queued in one transaction (one fsync), each write with its own revision and event, in
+    /// queue order. A writer whose write was committed by another finds its answer waiting.
     fn write<T>(
         &self,
         key: &str,
-        decide: impl FnOnce(Option<&Version>, Revision) -> Result<Version>,
+        decide: impl FnOnce(Option<&Version>, Revision) -> Result<Version> + Send + 'static,
         outcome: impl FnOnce(&LoggedEvent) -> T,
     ) -> Result<T> {
-        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let txn = self.db.begin_write().map_err(db_error)?;
-        let event = self.apply(&txn, key, decide)?;
-        txn.commit().map_err(db_error)?;
-        let revision = event.version.mod_revision;
-        self.revision.store(revision, Ordering::SeqCst);
-        let result = outcome(&event);
-        let committed = Committed {
-            revision,
-            key: key.to_owned(),
-            event: event.into_watch_event()?,
-        };
-        // No receiver is fine: nobody is watching.
-        let _ = self.events.send(Arc::new(committed));
-        Ok(result)
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Pending {
+                key: key.to_owned(),
+                decide: Box::new(decide),
+                reply,
+            });
+        {
+            let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            if let Ok(event) = answer.try_recv() {
+                return event.map(|e| outcome(&e));
+            }
+            self.commit_queued();
+        }
+        let event = answer
+            .recv()
+            .map_err(|e| Error::other("embedded store: a write was dropped", e))??;
+        Ok(outcome(&event))
     }
 
-    fn apply(
-        &self,
-        txn: &WriteTransaction,
-        key: &str,
-        decide: impl FnOnce(Option<&Version>, Revision) -> Result<Version>,
-    ) -> Result<LoggedEvent> {
+    /// Commits every queued write in one transaction, then answers each and broadcasts the
+    /// events in revision order. Called with the writer lock held.
+    fn commit_queued(&self) {
+        let batch = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return;
+        }
+        let txn = match self.db.begin_write() {
+            Ok(txn) => txn,
+            Err(e) => return fail_all(batch, &db_error(e)),
+        };
+        let mut applied: Vec<(
+            std::sync::mpsc::SyncSender<Result<LoggedEvent>>,
+            Result<LoggedEvent>,
+        )> = Vec::with_capacity(batch.len());
+        for pending in batch {
+            let result = self.apply(&txn, &pending.key, pending.decide);
+            // A refusal (exists, missing, conflict) happens before any change; any other
+            // failure may leave a half-applied write in the transaction: commit nothing.
+            if let Err(e) = &result {
+                if !matches!(
+                    e,
+                    Error::AlreadyExists { .. } | Error::NotFound { .. } | Error::Conflict { .. }
+                ) {
+                    let error = copy_error(e);
+                    if let Err(abort) = txn.abort() {
+                        tracing::error!(error = %abort, "embedded store: aborting a batch failed");
+                    }
+                    let _ = pending.reply.send(result);
+                    for (reply, _) in applied {
+                        let _ = reply.send(Err(copy_error(&error)));
+                    }
+                    return;
+                }
+            }
+            applied.push((pending.reply, result));
+        }
+        if let Err(e) = txn.commit() {
+            let error = db_error(e);
+            for (reply, _) in applied {
+                let _ = reply.send(Err(copy_error(&error)));
+            }
+            return;
+        }
+        for (reply, result) in applied {
+            if let Ok(event) = &result {
+                self.publish(event);
+            }
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Makes a committed write visible: the revision, then the event to live watchers.
+    fn publish(&self, event: &LoggedEvent) {
+        let revision = event.version.mod_revision;
+        self.revision.store(revision, Ordering::SeqCst);
+        match event.clone().into_watch_event() {
+            // No receiver is fine: nobody is watching.
+            Ok(watch_event) => {
+                let committed = Committed {
+                    revision,
+                    key: event.key.clone(),
+                    event: watch_event,
+                };
+                let _ = self.events.send(Arc::new(committed));
+            }
+            Err(e) => tracing::error!(error = %e, revision, "embedded store: unpublishable event"),
+        }
+    }
+
+    fn apply(&self, txn: &WriteTransaction, key: &str, decide: Decide) -> Result<LoggedEvent> {
         let mut meta = txn.open_table(META).map_err(db_error)?;
         let revision = meta
             .get(META_REVISION)
@@ -409,6 +504,21 @@ impl Shared {
             });
         }
         Ok((out, current))
+    }
+}
+
+/// Answers every write of a batch that could not be committed with the same error.
+fn fail_all(batch: Vec<Pending>, error: &Error) {
+    for pending in batch {
+        let _ = pending.reply.send(Err(copy_error(error)));
+    }
+}
+
+/// The same error again (storage errors hold sources that cannot be cloned).
+fn copy_error(error: &Error) -> Error {
+    Error::Other {
+        message: error.to_string(),
+        source: None,
     }
 }
 
@@ -508,10 +618,11 @@ impl Store for EmbeddedStore {
         check_size(&value)?;
         let key = key.to_owned();
         self.blocking(move |s| {
+            let owned = key.clone();
             s.write(
                 &key,
-                |prev, revision| match prev {
-                    Some(_) => Err(Error::AlreadyExists { key: key.clone() }),
+                move |prev, revision| match prev {
+                    Some(_) => Err(Error::AlreadyExists { key: owned }),
                     None => Ok(Version {
                         create_revision: revision,
                         mod_revision: revision,
@@ -529,10 +640,11 @@ impl Store for EmbeddedStore {
         check_size(&value)?;
         let key = key.to_owned();
         self.blocking(move |s| {
+            let owned = key.clone();
             s.write(
                 &key,
-                |prev, revision| {
-                    let prev = check_expected(&key, prev, Some(expected))?;
+                move |prev, revision| {
+                    let prev = check_expected(&owned, prev, Some(expected))?;
                     Ok(Version {
                         create_revision: prev.create_revision,
                         mod_revision: revision,
@@ -549,10 +661,11 @@ impl Store for EmbeddedStore {
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<Deleted> {
         let key = key.to_owned();
         self.blocking(move |s| {
+            let owned = key.clone();
             s.write(
                 &key,
-                |prev, revision| {
-                    let prev = check_expected(&key, prev, expected)?;
+                move |prev, revision| {
+                    let prev = check_expected(&owned, prev, expected)?;
                     Ok(Version {
                         create_revision: prev.create_revision,
                         mod_revision: revision,
