@@ -54,10 +54,12 @@ pub async fn run(args: UpArgs) -> Result<()> {
     .map_err(Error::Certificates)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready {url}").map_err(Error::Output)?;
+    // An absolute path, so the hint works from any directory.
+    let shown = std::fs::canonicalize(&kubeconfig_path).unwrap_or(kubeconfig_path);
     writeln!(
         out,
         "  export KUBECONFIG={}\n  kubectl api-resources --api-group=fleet.k0rdent.io",
-        kubeconfig_path.display()
+        shown.display()
     )
     .map_err(Error::Output)?;
     out.flush().map_err(Error::Output)?;
