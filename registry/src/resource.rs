@@ -99,6 +99,10 @@ pub struct ResourceDefinition {
     pub scope: Scope,
     /// Whether `/status` is a subresource (then the main endpoint ignores `.status`).
     pub status_subresource: bool,
+    /// A built-in Kubernetes kind: strategic merge patch works on it, driven by the schema's
+    /// `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key` (custom and fleet kinds
+    /// answer it with 415, as CRDs do).
+    pub strategic_merge_patch: bool,
     /// The OpenAPI v3 schema of the object; `None` for schema-less kinds.
     pub schema: Option<Value>,
     pub printer_columns: Vec<PrinterColumn>,
@@ -118,6 +122,7 @@ impl ResourceDefinition {
             categories: Vec::new(),
             scope,
             status_subresource: false,
+            strategic_merge_patch: false,
             schema: None,
             printer_columns: Vec::new(),
             selectable_fields: Vec::new(),
@@ -157,6 +162,24 @@ impl ResourceDefinition {
             "core"
         } else {
             &self.group
+        }
+    }
+
+    /// The patch media types this resource accepts, in the order 415 messages list them.
+    pub fn patch_types(&self) -> &'static [&'static str] {
+        const CUSTOM: &[&str] = &[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+        ];
+        const BUILT_IN: &[&str] = &[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json",
+        ];
+        if self.strategic_merge_patch {
+            BUILT_IN
+        } else {
+            CUSTOM
         }
     }
 

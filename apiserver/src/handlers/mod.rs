@@ -11,8 +11,6 @@ mod patch;
 mod update;
 mod watch;
 
-pub(crate) use patch::PATCH_TYPES;
-
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -1,5 +1,5 @@
 //! PATCH of an object (or of its `/status`): JSON patch (RFC 6902) and JSON merge patch
-//! (RFC 7386) on every kind, applied to the current object and written as an update, as
+//! (RFC 7386) on every kind, strategic merge patch on built-in kinds, applied to the current object and written as an update, as
 //! k8s.io/apiserver `pkg/endpoints/handlers/patch.go` does. A patch that sets
 //! `metadata.resourceVersion` is an optimistic lock; otherwise conflicts are retried.
 
@@ -11,12 +11,6 @@ use super::{body, options, renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
-/// The patch types every kind accepts, in the order 415 messages list them.
-pub const PATCH_TYPES: &[&str] = &[
-    "application/json-patch+json",
-    "application/merge-patch+json",
-];
-
 /// How often a patch is re-applied after losing a race with another write.
 const ATTEMPTS: usize = 5;
 
@@ -24,6 +18,7 @@ const ATTEMPTS: usize = 5;
 enum PatchType {
     Json,
     Merge,
+    Strategic,
 }
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
@@ -35,7 +30,16 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     {
         Some("application/json-patch+json") => PatchType::Json,
         Some("application/merge-patch+json") => PatchType::Merge,
-        _ => return Err(ApiError::unsupported_media_type(PATCH_TYPES)),
+        Some("application/strategic-merge-patch+json")
+            if call.resource.def.strategic_merge_patch =>
+        {
+            PatchType::Strategic
+        }
+        _ => {
+            return Err(ApiError::unsupported_media_type(
+                call.resource.def.patch_types(),
+            ))
+        }
     };
     let options = options::write_options(&call.query, "PatchOptions")?;
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
@@ -49,7 +53,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     loop {
         attempt += 1;
         let current = store.get(&resource, namespace.as_deref(), &name).await?;
-        let mut patched = apply(patch_type, &patch, &current)?;
+        let mut patched = apply(patch_type, &patch, &current, resource.def.schema.as_ref())?;
         let locked = meta::resource_version(&patched) != meta::resource_version(&current);
         if meta::resource_version(&patched).is_none() {
             let rv = current["metadata"]["resourceVersion"].clone();
@@ -83,9 +87,18 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     }
 }
 
-fn apply(patch_type: PatchType, patch: &Value, current: &Value) -> Result<Value, ApiError> {
+fn apply(
+    patch_type: PatchType,
+    patch: &Value,
+    current: &Value,
+    schema: Option<&Value>,
+) -> Result<Value, ApiError> {
     let mut doc = current.clone();
     match patch_type {
+        PatchType::Strategic => {
+            doc = registry::strategic::apply(current, patch, schema)
+                .map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
+        }
         PatchType::Merge => {
             if !patch.is_object() {
                 return Err(ApiError::bad_request(

@@ -6,7 +6,6 @@ use registry::Resource;
 use serde_json::{json, Map, Value};
 
 use super::schemas::{kind_name, meta_name, Style};
-use crate::handlers::PATCH_TYPES;
 
 /// One operation to describe.
 struct Op<'a> {
@@ -159,7 +158,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
                 action: "patch",
                 id: format!("patch{id_kind}{suffix}"),
                 description: describe("partially update", what, &d.kind),
-                body: Some((style.reference(&meta_name("Patch")), PATCH_TYPES)),
+                body: Some((style.reference(&meta_name("Patch")), d.patch_types())),
                 responses: vec![("200", kind.clone())],
                 validates: true,
             },
