@@ -147,6 +147,21 @@ async fn strategic_merge_patch_merges_lists_by_their_merge_key_on_built_in_kinds
         merged["spec"]["containers"],
         json!([{"name": "app", "image": "app:3"}])
     );
+    // A patch may not change the type.
+    let retype = json!([{"op": "replace", "path": "/kind", "value": "Gadget"}]);
+    let (code, status) = f
+        .send(
+            Method::PATCH,
+            &format!("{WIDGETS}/w"),
+            "application/json-patch+json",
+            retype,
+        )
+        .await;
+    assert_eq!(code, 422, "{status}");
+    assert_eq!(
+        status["message"],
+        "Gadget.example.io \"w\" is invalid: kind: Invalid value: \"Gadget\": must be Widget"
+    );
     // A directive that does not exist is refused.
     let bad = json!({"spec": {"containers": [{"name": "app", "$patch": "bogus"}]}});
     let (code, status) = f
