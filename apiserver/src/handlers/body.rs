@@ -96,16 +96,21 @@ pub async fn read_object(
             "Object 'Kind' is missing in '{text}'"
         )));
     }
-    let api_version = object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    check_type(&object, def)?;
+    Ok(object)
+}
+
+/// The object's apiVersion and kind must be the resource's: 400 for another apiVersion, 422
+/// for another kind (the messages of the custom resource handler).
+pub(crate) fn check_type(object: &Value, def: &ResourceDefinition) -> Result<(), ApiError> {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
     let expected = def.api_version();
     if api_version != expected {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({expected})"
         )));
     }
+    let kind = object["kind"].as_str().unwrap_or_default();
     if kind != def.kind {
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
         let field = FieldError::invalid(
@@ -115,7 +120,7 @@ pub async fn read_object(
         );
         return Err(ApiError::invalid(kind, &def.group, name, &[field]));
     }
-    Ok(object)
+    Ok(())
 }
 
 /// A short rendering of a body for error messages (`summarizeData`): the first 30 bytes of a

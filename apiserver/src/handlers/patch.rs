@@ -59,7 +59,8 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             let rv = current["metadata"]["resourceVersion"].clone();
             meta::set(&mut patched, "resourceVersion", Some(rv));
         }
-        check_type(&patched, &resource.def)?;
+        // A patch may not turn the object into another type.
+        body::check_type(&patched, &resource.def)?;
         if meta::name(&patched) != Some(name.as_str()) {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",
@@ -86,28 +87,6 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             }
         }
     }
-}
-
-/// A patch may not turn the object into another type.
-fn check_type(patched: &Value, def: &registry::ResourceDefinition) -> Result<(), ApiError> {
-    let api_version = patched["apiVersion"].as_str().unwrap_or_default();
-    let expected = def.api_version();
-    if api_version != expected {
-        return Err(ApiError::bad_request(format!(
-            "the API version in the data ({api_version}) does not match the expected API version ({expected})"
-        )));
-    }
-    let kind = patched["kind"].as_str().unwrap_or_default();
-    if kind != def.kind {
-        let name = meta::name(patched).unwrap_or_default();
-        let field = registry::field::FieldError::invalid(
-            "kind",
-            &Value::String(kind.into()),
-            &format!("must be {}", def.kind),
-        );
-        return Err(ApiError::invalid(kind, &def.group, name, &[field]));
-    }
-    Ok(())
 }
 
 fn apply(
