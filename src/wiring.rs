@@ -111,6 +111,7 @@ pub async fn serve(
 ) -> Result<()> {
     let catalog = Arc::new(Catalog::new());
     registry::fleet::install(&catalog).map_err(Error::Register)?;
+    registry::rbac::install(&catalog).map_err(Error::Register)?;
     let tls = apiserver::tls::server_config(tls).map_err(Error::Tls)?;
     let generic = GenericStore::new(store.clone(), Codec::plain(), prefix);
     let _collector =

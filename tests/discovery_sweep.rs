@@ -84,16 +84,33 @@ impl Found {
         if self.namespaced {
             metadata["namespace"] = json!(NAMESPACE);
         }
-        let spec = match self.kind.as_str() {
-            "ClusterDeployment" => json!({"template": "sweep-1", "credential": "aws"}),
-            _ => json!({}),
-        };
-        json!({
+        let mut object = json!({
             "apiVersion": self.api_version(),
             "kind": self.kind,
             "metadata": metadata,
-            "spec": spec,
-        })
+        });
+        match self.kind.as_str() {
+            "ClusterDeployment" => {
+                object["spec"] = json!({"template": "sweep-1", "credential": "aws"});
+            }
+            "Role" | "ClusterRole" => {
+                object["rules"] = json!([{
+                    "apiGroups": ["fleet.k0rdent.io"],
+                    "resources": ["clusterdeployments"],
+                    "verbs": ["get"],
+                }]);
+            }
+            "RoleBinding" | "ClusterRoleBinding" => {
+                object["roleRef"] = json!({
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": "sweep-role",
+                });
+                object["subjects"] = json!([{"kind": "User", "name": "sweep-user"}]);
+            }
+            _ => object["spec"] = json!({}),
+        }
+        object
     }
 }
 

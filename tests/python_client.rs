@@ -215,7 +215,20 @@ async fn dynamic_client_watch_sees_added_modified_and_deleted(backend: Backend) 
     );
 }
 
+/// The client's default patch type is strategic merge: on a built-in kind it merges maps
+/// (labels kept and added) and replaces atomic lists (rules).
+async fn dynamic_client_default_strategic_patch_works_on_a_built_in_kind(backend: Backend) {
+    let Some((server, python)) = start(backend) else {
+        return;
+    };
+    let out = run_script(&python, "rbac_strategic.py", &server);
+    assert_eq!(out["labels"], json!({"keep": "yes", "added": "yes"}), "{out}");
+    assert_eq!(out["verbs"], json!(["get", "list"]), "{out}");
+    assert_eq!(out["rule_count"], 1, "{out}");
+}
+
 on_both_backends!(
     dynamic_client_discovers_creates_gets_lists_patches_and_deletes,
     dynamic_client_watch_sees_added_modified_and_deleted,
+    dynamic_client_default_strategic_patch_works_on_a_built_in_kind,
 );

@@ -13,6 +13,7 @@
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
 //! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning).
+//! - [`rbac`]: the built-in rbac.authorization.k8s.io/v1 kinds (stored and served).
 //! - [`fleet`]: the fleet.k0rdent.io group; one module per kind ([`clusterdeployment`]).
 
 pub mod catalog;
@@ -25,6 +26,7 @@ pub mod generic;
 pub mod jsonpath;
 pub mod list;
 pub mod meta;
+pub mod rbac;
 pub mod resource;
 pub mod schema;
 pub mod selector;
