@@ -255,3 +255,46 @@ async fn openapi_declares_strategic_merge_patch_only_for_built_in_kinds() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_manager_is_checked_and_force_needs_an_apply_patch() {
+    let f = Fixture::new();
+    let widget =
+        json!({"apiVersion": "example.io/v1", "kind": "Widget", "metadata": {"name": "w"}});
+    let long = "m".repeat(129);
+    let (code, status) = f
+        .send(
+            Method::POST,
+            &format!("{WIDGETS}?fieldManager={long}"),
+            "application/json",
+            widget.clone(),
+        )
+        .await;
+    assert_eq!(code, 422, "{status}");
+    assert_eq!(
+        status["message"],
+        "CreateOptions.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes"
+    );
+    let (code, _) = f
+        .send(
+            Method::POST,
+            &format!("{WIDGETS}?fieldManager=kubectl-create"),
+            "application/json",
+            widget,
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, status) = f
+        .send(
+            Method::PATCH,
+            &format!("{WIDGETS}/w?force=true"),
+            "application/merge-patch+json",
+            json!({"metadata": {"labels": {"a": "b"}}}),
+        )
+        .await;
+    assert_eq!(code, 422, "{status}");
+    assert_eq!(
+        status["message"],
+        "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch"
+    );
+}

@@ -22,6 +22,7 @@ pub fn write_options(query: &[(String, String)], kind: &str) -> Result<WriteOpti
             })?,
         };
     }
+    check_field_manager(query, kind)?;
     options.dry_run = dry_run(
         query
             .iter()
@@ -30,6 +31,49 @@ pub fn write_options(query: &[(String, String)], kind: &str) -> Result<WriteOpti
         kind,
     )?;
     Ok(options)
+}
+
+/// The most characters a `fieldManager` may have.
+const FIELD_MANAGER_MAX: usize = 128;
+
+/// `fieldManager`: at most 128 bytes, printable characters only (`ValidateFieldManager`).
+/// It names the writer in managed fields once server-side apply exists; until then it is only
+/// checked.
+fn check_field_manager(query: &[(String, String)], kind: &str) -> Result<(), ApiError> {
+    let Some((_, manager)) = query.iter().find(|(k, _)| k == "fieldManager") else {
+        return Ok(());
+    };
+    let mut errors = Vec::new();
+    if manager.len() > FIELD_MANAGER_MAX {
+        errors.push(FieldError::too_long("fieldManager", FIELD_MANAGER_MAX));
+    }
+    for (i, c) in manager.chars().enumerate() {
+        if c.is_control() {
+            errors.push(FieldError::invalid(
+                "fieldManager",
+                &Value::String(manager.clone()),
+                &format!("invalid character U+{:04X} (at position {i})", c as u32),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::invalid(kind, "meta.k8s.io", "", &errors))
+}
+
+/// `force` is only for apply patches (`ValidatePatchOptions`).
+pub fn check_no_force(query: &[(String, String)]) -> Result<(), ApiError> {
+    if query.iter().any(|(k, _)| k == "force") {
+        let error = FieldError::forbidden("force", "may not be specified for non-apply patch");
+        return Err(ApiError::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
+            &[error],
+        ));
+    }
+    Ok(())
 }
 
 /// Reads `dryRun` values: none → false; each must be `All` (422 otherwise, as

@@ -42,6 +42,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
         }
     };
     let options = options::write_options(&call.query, "PatchOptions")?;
+    options::check_no_force(&call.query)?;
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;

@@ -284,6 +284,10 @@ the request containing unknown or duplicate fields. Valid values are: Ignore (dr
 silently), Warn (drop them and send a warning header; the default), Strict (fail the request \
 with a BadRequest error).";
 
+const FIELD_MANAGER: &str = "fieldManager is a name associated with the actor or entity that \
+is making these changes. The value must be less than or 128 characters long, and only contain \
+printable characters, as defined by https://golang.org/pkg/unicode/#IsPrint.";
+
 const DRY_RUN: &str = "When present, indicates that modifications should not be persisted. \
 An invalid or unrecognized dryRun directive will result in an error response and no further \
 processing of the request. Valid values are: All (all dry run stages will be processed).";
@@ -314,6 +318,9 @@ fn operation(r: &Resource, style: Style, op: Op) -> Value {
     }
     if op.validates || matches!(op.action, "delete" | "deletecollection") {
         params.push(parameter(style, "dryRun", "query", DRY_RUN));
+    }
+    if op.validates {
+        params.push(parameter(style, "fieldManager", "query", FIELD_MANAGER));
     }
     if op.validates {
         params.push(parameter(
