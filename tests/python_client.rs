@@ -222,7 +222,11 @@ async fn dynamic_client_default_strategic_patch_works_on_a_built_in_kind(backend
         return;
     };
     let out = run_script(&python, "rbac_strategic.py", &server);
-    assert_eq!(out["labels"], json!({"keep": "yes", "added": "yes"}), "{out}");
+    assert_eq!(
+        out["labels"],
+        json!({"keep": "yes", "added": "yes"}),
+        "{out}"
+    );
     assert_eq!(out["verbs"], json!(["get", "list"]), "{out}");
     assert_eq!(out["rule_count"], 1, "{out}");
 }
