@@ -145,6 +145,12 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// Go's `%#v` of a `[]string` (`[]string{"a", "b"}`), as upstream messages print slices.
+pub fn go_strings<S: AsRef<str>>(values: &[S]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("{:?}", v.as_ref())).collect();
+    format!("[]string{{{}}}", quoted.join(", "))
+}
+
 /// Prints a bad value as the upstream messages do: strings quoted, numbers and booleans
 /// bare, nothing as `"null"` (quoted, as `field.Invalid(path, nil, …)` prints it), and JSON
 /// for objects and arrays (where Go would print its own syntax).

@@ -482,12 +482,11 @@ fn check_finalizers(new: &Value, old: &Value) -> Vec<FieldError> {
     if added.is_empty() {
         return Vec::new();
     }
-    let printed: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
     vec![FieldError::forbidden(
         "metadata.finalizers",
         &format!(
-            "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
-            printed.join(", ")
+            "no new finalizers can be added if the object is being deleted, found new finalizers {}",
+            crate::field::go_strings(&added)
         ),
     )]
 }

@@ -92,6 +92,21 @@ pub fn dns1123_label_problems(name: &str) -> Vec<String> {
     problems
 }
 
+/// k8s.io/apimachinery `path.IsValidPathSegmentName`: names that can stand as one URL path
+/// segment (RBAC names; every name in a request path).
+pub fn path_segment_problems(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if name == "." || name == ".." {
+        problems.push(format!("may not be '{name}'"));
+    }
+    for bad in ['/', '%'] {
+        if name.contains(bad) {
+            problems.push(format!("may not contain '{bad}'"));
+        }
+    }
+    problems
+}
+
 fn is_dns1123_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();

@@ -100,16 +100,7 @@ fn not_found(server: &ApiServer, request: &ResourceRequest) -> Response<Body> {
 /// Names that cannot be a path segment (k8s.io/apimachinery `path.ValidatePathSegmentName`),
 /// refused as the store's key function refuses them.
 fn check_path_name(name: &str) -> Result<(), ApiError> {
-    let problems: Vec<&str> = [
-        (name == ".", "may not be '.'"),
-        (name == "..", "may not be '..'"),
-        (name.contains('/'), "may not contain '/'"),
-        (name.contains('%'), "may not contain '%'"),
-    ]
-    .iter()
-    .filter(|(bad, _)| *bad)
-    .map(|(_, why)| *why)
-    .collect();
+    let problems = registry::meta::path_segment_problems(name);
     if problems.is_empty() {
         return Ok(());
     }

@@ -86,14 +86,7 @@ pub fn dry_run<'a>(values: impl Iterator<Item = &'a str>, kind: &str) -> Result<
     if values.iter().all(|v| *v == "All") {
         return Ok(true);
     }
-    let printed = format!(
-        "[]string{{{}}}",
-        values
-            .iter()
-            .map(|v| format!("{v:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let printed = registry::field::go_strings(&values);
     let error = FieldError::not_supported_raw("dryRun", &printed, &["All"]);
     Err(ApiError::invalid(kind, "meta.k8s.io", "", &[error]))
 }

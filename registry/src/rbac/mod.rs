@@ -10,7 +10,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::catalog::{AlreadyRegistered, Catalog};
-use crate::field::FieldError;
+use crate::field::{go_strings, FieldError};
+use crate::meta::path_segment_problems;
 use crate::resource::{ColumnSource, PrinterColumn, ResourceDefinition, Scope};
 use crate::strategy::Strategy;
 
@@ -128,31 +129,11 @@ fn subjects_of(obj: &Value, kind: &str) -> Value {
     json!(names.join(", "))
 }
 
-/// RBAC names are path segments (`path.IsValidPathSegmentName`): `system:basic-user` is fine.
-fn path_segment_problems(name: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if name == "." || name == ".." {
-        problems.push(format!("may not be '{name}'"));
-    }
-    for bad in ['/', '%'] {
-        if name.contains(bad) {
-            problems.push(format!("may not contain '{bad}'"));
-        }
-    }
-    problems
-}
-
 fn strings(value: &Value) -> Vec<&str> {
     value
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
-}
-
-/// Go's `%#v` of a `[]string`.
-fn go_strings(values: &[&str]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-    format!("[]string{{{}}}", quoted.join(", "))
 }
 
 struct RoleStrategy {
