@@ -4,6 +4,7 @@
 //! answers around the matrix: 401 without a client certificate, delete's Success status,
 //! aggregated discovery with its ETag.
 
+#[macro_use]
 mod support;
 
 use serde_json::{json, Value};
@@ -521,20 +522,6 @@ async fn requests_without_a_client_certificate_are_unauthorized(backend: Backend
         .send(&admin)
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
-}
-
-/// Instantiates each test body for both backends, as `<backend>::<test>`.
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Embedded).await } )*
-        }
-        mod etcd {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Etcd).await } )*
-        }
-    };
 }
 
 on_both_backends!(

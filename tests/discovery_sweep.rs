@@ -4,8 +4,8 @@
 //! for EVERY advertised verb and expect it to work, and expect 405 for the verbs that are not
 //! advertised (`../shared/docs/KUBERNETES-API.md` §1: verbs must be truthful).
 
-mod support;
 #[macro_use]
+mod support;
 mod support_everyday;
 
 use std::collections::BTreeMap;

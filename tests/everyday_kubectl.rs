@@ -6,6 +6,7 @@
 //! §6, §7, §9). Strategic merge patch exists only for built-in kinds, and none is served yet:
 //! here plain `kubectl patch` must fail with the 415 of custom resources.
 
+#[macro_use]
 mod support;
 mod support_everyday;
 
@@ -74,28 +75,6 @@ fn stdout(out: &Output) -> String {
 fn create(kubectl: &Kubectl, yaml: &str) {
     let out = kubectl.ok_with(&["create", "-f", "-"], Some(yaml));
     assert!(out.trim().ends_with(" created"), "{out}");
-}
-
-/// Instantiates each test body for both backends and both kubectl versions, as
-/// `<backend>_kubectl_<version>::<test>`.
-macro_rules! for_each_backend_and_kubectl {
-    ($($test:ident),* $(,)?) => {
-        for_each_backend_and_kubectl!(@one embedded_kubectl_1_32, Backend::Embedded, "1.32", $($test),*);
-        for_each_backend_and_kubectl!(@one embedded_kubectl_1_33, Backend::Embedded, "1.33", $($test),*);
-        for_each_backend_and_kubectl!(@one etcd_kubectl_1_32, Backend::Etcd, "1.32", $($test),*);
-        for_each_backend_and_kubectl!(@one etcd_kubectl_1_33, Backend::Etcd, "1.33", $($test),*);
-    };
-    (@one $module:ident, $backend:expr, $version:literal, $($test:ident),*) => {
-        mod $module {
-            use super::*;
-            $(
-                #[test]
-                fn $test() {
-                    super::$test($backend, $version);
-                }
-            )*
-        }
-    };
 }
 
 /// Instantiates each test body that does not depend on storage for both kubectl versions, as

@@ -2,6 +2,7 @@
 //! the group and resource; `Api<DynamicObject>` creates, gets, replaces and deletes, and a
 //! stale replace is a Conflict.
 
+#[macro_use]
 mod support;
 
 use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
@@ -188,20 +189,6 @@ async fn dynamic_api_creates_gets_replaces_and_deletes(backend: Backend) {
         .expect("list")
         .items
         .is_empty());
-}
-
-/// Instantiates each test body for both backends, as `<backend>::<test>`.
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Embedded).await } )*
-        }
-        mod etcd {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Etcd).await } )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -4,8 +4,8 @@
 //! PartialObjectMetadata, and a `reflector` store that equals a fresh list after a burst of
 //! writes.
 
-mod support;
 #[macro_use]
+mod support;
 mod support_everyday;
 
 use std::collections::BTreeMap;

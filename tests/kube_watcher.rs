@@ -5,6 +5,7 @@
 //! revision gets a 410 and the watcher relists; a reflector store equals a fresh list after a
 //! burst of 1,000 writes. (`kube_runtime.rs` covers streaming lists.)
 
+#[macro_use]
 mod support;
 mod support_list_watch;
 
@@ -358,20 +359,6 @@ async fn a_reflector_store_equals_a_fresh_list_after_a_burst_of_1000_writes(back
     );
     assert_eq!(fresh_list(&client).await.len(), 1 + 500 - 200);
     wait_until_store_matches_a_fresh_list(&store, &client).await;
-}
-
-/// Instantiates each async test body for both backends, as `<backend>::<test>`.
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Embedded).await } )*
-        }
-        mod etcd {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Etcd).await } )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -2,6 +2,7 @@
 //! discovery, raw discovery and health paths, and create / get / replace / delete as against
 //! kube-apiserver.
 
+#[macro_use]
 mod support;
 
 use serde_json::Value;
@@ -311,28 +312,6 @@ fn creates_gets_replaces_and_deletes(backend: Backend, version: &str) {
         String::from_utf8_lossy(&empty.stderr).trim(),
         "No resources found"
     );
-}
-
-/// Instantiates each test body for both backends and both kubectl versions, as
-/// `<backend>_kubectl_<version>::<test>`.
-macro_rules! for_each_backend_and_kubectl {
-    ($($test:ident),* $(,)?) => {
-        for_each_backend_and_kubectl!(@one embedded_kubectl_1_32, Backend::Embedded, "1.32", $($test),*);
-        for_each_backend_and_kubectl!(@one embedded_kubectl_1_33, Backend::Embedded, "1.33", $($test),*);
-        for_each_backend_and_kubectl!(@one etcd_kubectl_1_32, Backend::Etcd, "1.32", $($test),*);
-        for_each_backend_and_kubectl!(@one etcd_kubectl_1_33, Backend::Etcd, "1.33", $($test),*);
-    };
-    (@one $module:ident, $backend:expr, $version:literal, $($test:ident),*) => {
-        mod $module {
-            use super::*;
-            $(
-                #[test]
-                fn $test() {
-                    super::$test($backend, $version);
-                }
-            )*
-        }
-    };
 }
 
 for_each_backend_and_kubectl!(

@@ -3,6 +3,7 @@
 //! happens, `--chunk-size` pages through everything, `-l` with every selector form,
 //! `--field-selector`, and `-A`.
 
+#[macro_use]
 mod support;
 mod support_list_watch;
 
@@ -323,28 +324,6 @@ fn get_all_namespaces_lists_every_namespace(backend: Backend, version: &str) {
         names(&kubectl.ok(&["get", "cld", "-n", "other", "-o", "name"])),
         ["b"]
     );
-}
-
-/// Instantiates each test body for both backends and both kubectl versions, as
-/// `<backend>_kubectl_<version>::<test>`.
-macro_rules! for_each_backend_and_kubectl {
-    ($($test:ident),* $(,)?) => {
-        for_each_backend_and_kubectl!(@one embedded_kubectl_1_32, Backend::Embedded, "1.32", $($test),*);
-        for_each_backend_and_kubectl!(@one embedded_kubectl_1_33, Backend::Embedded, "1.33", $($test),*);
-        for_each_backend_and_kubectl!(@one etcd_kubectl_1_32, Backend::Etcd, "1.32", $($test),*);
-        for_each_backend_and_kubectl!(@one etcd_kubectl_1_33, Backend::Etcd, "1.33", $($test),*);
-    };
-    (@one $module:ident, $backend:expr, $version:literal, $($test:ident),*) => {
-        mod $module {
-            use super::*;
-            $(
-                #[test]
-                fn $test() {
-                    super::$test($backend, $version);
-                }
-            )*
-        }
-    };
 }
 
 for_each_backend_and_kubectl!(

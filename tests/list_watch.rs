@@ -2,22 +2,9 @@
 //! rule, through raw HTTP against `fleet-apiserver up` on the embedded store and on a real
 //! etcd: `list::<backend>::<rule>` and `watch::<backend>::<rule>`.
 
+#[macro_use]
 mod support;
 mod support_list_watch;
-
-/// Instantiates each async test body for both backends, as `<backend>::<test>`.
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Embedded).await } )*
-        }
-        mod etcd {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Etcd).await } )*
-        }
-    };
-}
 
 #[path = "list_watch/list.rs"]
 mod list;

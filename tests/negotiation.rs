@@ -5,8 +5,8 @@
 //! `Audit-Id`, and OpenAPI documents addressed by hash and cached by ETag
 //! (`../shared/docs/KUBERNETES-API.md` §1, §2, §3, §6, §7, §9).
 
-mod support;
 #[macro_use]
+mod support;
 mod support_everyday;
 
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! these tests assert on it. Python is `$FLEET_PYTHON`, else `.cache/venv/bin/python` (made by
 //! `scripts/install-test-deps`); without it the tests skip, except under CI.
 
-mod support;
 #[macro_use]
+mod support;
 mod support_everyday;
 
 use std::io::Read;

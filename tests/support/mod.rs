@@ -5,6 +5,44 @@
 // Each test crate includes this module and uses only part of it (and of its re-exports).
 #![allow(dead_code, unused_imports)]
 
+/// Instantiates each async test body for both backends, as `<backend>::<test>`.
+#[allow(unused_macros)] // Each test crate uses some of these.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $( #[tokio::test] async fn $test() { super::$test(Backend::Embedded).await } )*
+        }
+        mod etcd {
+            use super::*;
+            $( #[tokio::test] async fn $test() { super::$test(Backend::Etcd).await } )*
+        }
+    };
+}
+
+/// Instantiates each test body for both backends and both kubectl versions, as
+/// `<backend>_kubectl_<version>::<test>`.
+#[allow(unused_macros)] // Each test crate uses some of these.
+macro_rules! for_each_backend_and_kubectl {
+    ($($test:ident),* $(,)?) => {
+        for_each_backend_and_kubectl!(@one embedded_kubectl_1_32, Backend::Embedded, "1.32", $($test),*);
+        for_each_backend_and_kubectl!(@one embedded_kubectl_1_33, Backend::Embedded, "1.33", $($test),*);
+        for_each_backend_and_kubectl!(@one etcd_kubectl_1_32, Backend::Etcd, "1.32", $($test),*);
+        for_each_backend_and_kubectl!(@one etcd_kubectl_1_33, Backend::Etcd, "1.33", $($test),*);
+    };
+    (@one $module:ident, $backend:expr, $version:literal, $($test:ident),*) => {
+        mod $module {
+            use super::*;
+            $(
+                #[test]
+                fn $test() {
+                    super::$test($backend, $version);
+                }
+            )*
+        }
+    };
+}
+
 mod client;
 mod kubectl;
 

@@ -22,21 +22,6 @@ pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 /// The 415 message of a strategic merge patch on a fleet kind.
 pub const UNSUPPORTED_PATCH: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json";
 
-/// Instantiates each async test body for both backends, as `embedded::<test>` and
-/// `etcd::<test>` (include this module with `#[macro_use]`).
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Embedded).await } )*
-        }
-        mod etcd {
-            use super::*;
-            $( #[tokio::test] async fn $test() { super::$test(Backend::Etcd).await } )*
-        }
-    };
-}
-
 /// The path of a ClusterDeployment in `default`.
 pub fn object_path(name: &str) -> String {
     format!("{DEFAULT_CLDS}/{name}")
