@@ -333,7 +333,7 @@ impl Drop for TestServer {
 
 /// Sends every stdout line to the returned channel, and keeps draining after the receiver
 /// is gone so that the server never blocks on a full pipe.
-fn forward_lines(stdout: impl Read + Send + 'static) -> Receiver<String> {
+pub fn forward_lines(stdout: impl Read + Send + 'static) -> Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {

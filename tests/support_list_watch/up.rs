@@ -13,7 +13,7 @@ use std::time::Duration;
 use storage::testing::EtcdServer;
 
 use super::http1::Http1;
-use crate::support::{client_from, Backend, BINARY};
+use crate::support::{client_from, forward_lines, Backend, BINARY};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const STDERR_TAIL_LINES: usize = 100;
@@ -182,16 +182,6 @@ impl Up {
     }
 }
 
-fn forward_lines(stdout: impl Read + Send + 'static) -> Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = sender.send(line);
-        }
-    });
-    receiver
-}
 
 fn keep_tail(stderr: impl Read + Send + 'static, tail: Arc<Mutex<VecDeque<String>>>) {
     std::thread::spawn(move || {
