@@ -345,7 +345,7 @@ pub fn forward_lines(stdout: impl Read + Send + 'static) -> Receiver<String> {
 }
 
 /// Drains stderr, keeping its last lines.
-fn keep_tail(stderr: ChildStderr, tail: Arc<Mutex<VecDeque<String>>>) -> JoinHandle<()> {
+pub fn keep_tail(stderr: ChildStderr, tail: Arc<Mutex<VecDeque<String>>>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };

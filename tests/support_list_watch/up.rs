@@ -13,7 +13,7 @@ use std::time::Duration;
 use storage::testing::EtcdServer;
 
 use super::http1::Http1;
-use crate::support::{client_from, forward_lines, Backend, BINARY};
+use crate::support::{client_from, forward_lines, keep_tail, Backend, BINARY};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const STDERR_TAIL_LINES: usize = 100;
@@ -180,18 +180,4 @@ impl Up {
             }
         }
     }
-}
-
-
-fn keep_tail(stderr: impl Read + Send + 'static, tail: Arc<Mutex<VecDeque<String>>>) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
-            if tail.len() == STDERR_TAIL_LINES {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
-    });
 }
