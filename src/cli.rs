@@ -46,6 +46,58 @@ pub struct UpArgs {
     /// (kube-apiserver's flag; e.g. `5m`, `30s`; `0` disables compaction).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub etcd_compaction_interval: std::time::Duration,
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+/// Authentication, authorization and audit, with kube-apiserver's flag names.
+#[derive(Debug, Args, Clone)]
+pub struct AccessArgs {
+    /// CA of front-proxy client certificates; with it, `--requestheader-*` headers name the
+    /// user on connections whose certificate this CA verifies.
+    #[arg(long)]
+    pub requestheader_client_ca_file: Option<PathBuf>,
+    /// CNs of front-proxy certificates that are trusted (comma-separated; empty: any
+    /// certificate of the request-header CA).
+    #[arg(long, value_delimiter = ',')]
+    pub requestheader_allowed_names: Vec<String>,
+    /// Headers naming the user, tried in order.
+    #[arg(long, value_delimiter = ',', default_value = "X-Remote-User")]
+    pub requestheader_username_headers: Vec<String>,
+    /// Headers naming the user's UID, tried in order.
+    #[arg(long, value_delimiter = ',')]
+    pub requestheader_uid_headers: Vec<String>,
+    /// Headers naming the user's groups.
+    #[arg(long, value_delimiter = ',', default_value = "X-Remote-Group")]
+    pub requestheader_group_headers: Vec<String>,
+    /// Prefixes of headers carrying extra user attributes.
+    #[arg(long, value_delimiter = ',', default_value = "X-Remote-Extra-")]
+    pub requestheader_extra_headers_prefix: Vec<String>,
+    /// Static bearer tokens: CSV lines `token,user,uid,"group1,group2"`.
+    #[arg(long)]
+    pub token_auth_file: Option<PathBuf>,
+    /// Kubeconfig of the host cluster's kube-apiserver: bearer tokens are checked with
+    /// TokenReview, and the front-proxy and client CAs are read (and followed) from ConfigMap
+    /// kube-system/extension-apiserver-authentication for what flags do not set.
+    #[arg(long)]
+    pub authentication_kubeconfig: Option<PathBuf>,
+    /// Kubeconfig of the server answering SubjectAccessReviews in Webhook mode.
+    #[arg(long)]
+    pub authorization_kubeconfig: Option<PathBuf>,
+    /// Authorization modes in order (comma-separated): RBAC, Webhook, AlwaysAllow.
+    /// `system:masters` is always allowed.
+    #[arg(long, value_delimiter = ',', default_value = "RBAC")]
+    pub authorization_mode: Vec<String>,
+    /// Serve requests without credentials as `system:anonymous`.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub anonymous_auth: bool,
+    /// Write audit events (audit.k8s.io/v1, JSON lines) here; `-` for stdout.
+    #[arg(long)]
+    pub audit_log_path: Option<PathBuf>,
+    /// The audit policy (audit.k8s.io/v1 Policy); without it, every request is logged at
+    /// Metadata level.
+    #[arg(long)]
+    pub audit_policy_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +143,8 @@ pub struct ServeArgs {
     /// (kube-apiserver's flag; e.g. `5m`, `30s`; `0` disables compaction).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub etcd_compaction_interval: std::time::Duration,
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 #[derive(Debug, Args)]
@@ -108,7 +162,7 @@ pub struct KubeconfigArgs {
     #[arg(long)]
     pub server: Option<String>,
     /// Write the kubeconfig here instead of printing it.
-    #[arg(long, short)]
+    #[arg(long = "out", short, alias = "output")]
     pub output: Option<PathBuf>,
 }
 

@@ -1,5 +1,6 @@
 //! The `fleet-apiserver` binary: parses the command line and hands over to the subcommand.
 
+mod access;
 mod cli;
 mod kubeconfig;
 mod serve;

@@ -2,11 +2,11 @@
 
 use std::net::SocketAddr;
 
-use apiserver::tls::TlsFiles;
+use apiserver::tls::{TlsFiles, TlsPaths};
 use storage::{EtcdOptions, EtcdTls};
 
 use crate::cli::ServeArgs;
-use crate::wiring::{self, Error, Result, StorageChoice};
+use crate::wiring::{self, Error, Result, Serving, StorageChoice};
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     let storage = match (&args.storage_dir, args.etcd_servers.is_empty()) {
@@ -34,6 +34,18 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         cert_pem: wiring::read(&args.tls_cert_file)?,
         key_pem: wiring::read(&args.tls_private_key_file)?,
         client_ca_pem: args.client_ca_file.as_ref().map(wiring::read).transpose()?,
+        request_header_ca_pem: args
+            .access
+            .requestheader_client_ca_file
+            .as_ref()
+            .map(wiring::read)
+            .transpose()?,
+    };
+    let tls_paths = TlsPaths {
+        cert: Some(args.tls_cert_file.clone()),
+        key: Some(args.tls_private_key_file.clone()),
+        client_ca: args.client_ca_file.clone(),
+        request_header_ca: args.access.requestheader_client_ca_file.clone(),
     };
     let store = wiring::open_storage(storage).await?;
     let listener = wiring::bind(SocketAddr::new(args.bind_address, args.secure_port)).await?;
@@ -41,11 +53,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     tracing::info!(address = %local, "serving");
     wiring::serve(
         listener,
-        &tls,
-        store,
-        &args.etcd_prefix,
-        args.etcd_compaction_interval,
-        args.enable_garbage_collector,
+        Serving {
+            tls,
+            tls_paths,
+            store,
+            prefix: &args.etcd_prefix,
+            compaction_interval: args.etcd_compaction_interval,
+            garbage_collector: args.enable_garbage_collector,
+            access: &args.access,
+            client_ca_from_flags: args.client_ca_file.is_some(),
+            before_serving: None,
+        },
     )
     .await
 }

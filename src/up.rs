@@ -5,11 +5,11 @@
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 
-use apiserver::tls::TlsFiles;
+use apiserver::tls::{TlsFiles, TlsPaths};
 use storage::EtcdOptions;
 
 use crate::cli::UpArgs;
-use crate::wiring::{self, Error, Result, StorageChoice};
+use crate::wiring::{self, Error, Result, Serving, StorageChoice};
 
 pub async fn run(args: UpArgs) -> Result<()> {
     std::fs::create_dir_all(&args.data_dir).map_err(|source| Error::Read {
@@ -26,6 +26,12 @@ pub async fn run(args: UpArgs) -> Result<()> {
         cert_pem: wiring::read(&pki.serving_cert)?,
         key_pem: wiring::read(&pki.serving_key)?,
         client_ca_pem: Some(ca_pem.clone()),
+        request_header_ca_pem: args
+            .access
+            .requestheader_client_ca_file
+            .as_ref()
+            .map(wiring::read)
+            .transpose()?,
     };
     let storage = if args.etcd_servers.is_empty() {
         StorageChoice::Embedded(args.data_dir.join("data"))
@@ -38,39 +44,55 @@ pub async fn run(args: UpArgs) -> Result<()> {
         IpAddr::V4(ip) => format!("https://{ip}:{}", local.port()),
     };
     let kubeconfig_path = args.data_dir.join("admin.kubeconfig");
-    let ca = String::from_utf8_lossy(&ca_pem);
+    let ca = String::from_utf8_lossy(&ca_pem).into_owned();
     let cert = String::from_utf8_lossy(&wiring::read(&pki.admin_cert)?).into_owned();
     let key = String::from_utf8_lossy(&wiring::read(&pki.admin_key)?).into_owned();
-    certs::Kubeconfig {
-        cluster: "fleet",
-        context: "fleet-admin@fleet",
-        user: "fleet-admin",
-        server: &url,
-        ca_pem: &ca,
-        client_cert_pem: &cert,
-        client_key_pem: &key,
-    }
-    .write(&kubeconfig_path)
-    .map_err(Error::Certificates)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "ready {url}").map_err(Error::Output)?;
-    // An absolute path, so the hint works from any directory.
-    let shown = std::fs::canonicalize(&kubeconfig_path).unwrap_or(kubeconfig_path);
-    writeln!(
-        out,
-        "  export KUBECONFIG={}\n  kubectl api-resources --api-group=fleet.k0rdent.io",
-        shown.display()
-    )
-    .map_err(Error::Output)?;
-    out.flush().map_err(Error::Output)?;
-    drop(out);
+    // The kubeconfig and the ready line come once the server can answer as it will.
+    let announce = move |_: &_, _: &_| -> wiring::BeforeServing {
+        Box::pin(async move {
+            certs::Kubeconfig {
+                cluster: "fleet",
+                context: "fleet-admin@fleet",
+                user: "fleet-admin",
+                server: &url,
+                ca_pem: &ca,
+                client_cert_pem: &cert,
+                client_key_pem: &key,
+            }
+            .write(&kubeconfig_path)
+            .map_err(Error::Certificates)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "ready {url}").map_err(Error::Output)?;
+            // An absolute path, so the hint works from any directory.
+            let shown = std::fs::canonicalize(&kubeconfig_path).unwrap_or(kubeconfig_path);
+            writeln!(
+                out,
+                "  export KUBECONFIG={}\n  kubectl api-resources --api-group=fleet.k0rdent.io",
+                shown.display()
+            )
+            .map_err(Error::Output)?;
+            out.flush().map_err(Error::Output)
+        })
+    };
+    let tls_paths = TlsPaths {
+        cert: Some(pki.serving_cert.clone()),
+        key: Some(pki.serving_key.clone()),
+        client_ca: Some(pki.ca_cert.clone()),
+        request_header_ca: args.access.requestheader_client_ca_file.clone(),
+    };
     wiring::serve(
         listener,
-        &tls,
-        store,
-        "/registry",
-        args.etcd_compaction_interval,
-        true,
+        Serving {
+            tls,
+            tls_paths,
+            store,
+            prefix: "/registry",
+            compaction_interval: args.etcd_compaction_interval,
+            garbage_collector: true,
+            access: &args.access,
+            client_ca_from_flags: true,
+            before_serving: Some(Box::new(announce)),
+        },
     )
     .await
 }

@@ -5,12 +5,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use apiserver::tls::TlsFiles;
+use apiserver::tls::{DynamicTls, TlsFiles, TlsPaths};
 use apiserver::ApiServer;
 use registry::gc::GarbageCollector;
 use registry::{Catalog, GenericStore};
 use storage::{Codec, Compactor, EmbeddedOptions, EmbeddedStore, EtcdOptions, EtcdStore, Store};
 use tokio::net::TcpListener;
+
+use crate::cli::AccessArgs;
 
 /// Why a subcommand failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,9 @@ pub enum Error {
     /// The flags do not make sense together.
     #[error("{0}")]
     Usage(String),
+    /// The bootstrap policy could not be written.
+    #[error("creating the bootstrap RBAC policy: {0}")]
+    Bootstrap(String),
     /// The server stopped with an error.
     #[error("serving")]
     Serve(#[source] std::io::Error),
@@ -100,28 +105,87 @@ pub fn read(path: &PathBuf) -> Result<Vec<u8>> {
     })
 }
 
-/// Serves the fleet API from `store` on `listener` until Ctrl-C or SIGTERM.
-pub async fn serve(
-    listener: TcpListener,
-    tls: &TlsFiles,
-    store: Arc<dyn Store>,
-    prefix: &str,
-    compaction_interval: std::time::Duration,
-    garbage_collector: bool,
-) -> Result<()> {
+/// How to serve: everything `serve` and `up` decide before serving.
+pub struct Serving<'a> {
+    pub tls: TlsFiles,
+    /// Files to follow for certificate rotation.
+    pub tls_paths: TlsPaths,
+    pub store: Arc<dyn Store>,
+    pub prefix: &'a str,
+    pub compaction_interval: std::time::Duration,
+    pub garbage_collector: bool,
+    pub access: &'a AccessArgs,
+    /// The client CA came from the command line (not from the host cluster).
+    pub client_ca_from_flags: bool,
+    /// Called once the bootstrap policy exists and RBAC is synced, before the server accepts
+    /// requests (`up` writes its kubeconfig and the ready line here).
+    pub before_serving: Option<Box<dyn FnOnce(&GenericStore, &Catalog) -> BeforeServing + Send + 'a>>,
+}
+
+impl std::fmt::Debug for Serving<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serving")
+            .field("prefix", &self.prefix)
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Work to finish before the server accepts requests.
+pub type BeforeServing =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;
+
+/// Serves the fleet API on `listener` until Ctrl-C or SIGTERM.
+pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
     let catalog = Arc::new(Catalog::new());
     registry::fleet::install(&catalog).map_err(Error::Register)?;
     registry::rbac::install(&catalog).map_err(Error::Register)?;
-    let tls = apiserver::tls::server_config(tls).map_err(Error::Tls)?;
-    let generic = GenericStore::new(store.clone(), Codec::plain(), prefix);
-    let _collector =
-        garbage_collector.then(|| GarbageCollector::start(generic.clone(), catalog.clone()));
-    let server = Arc::new(ApiServer::new(catalog, generic));
-    let _compactor =
-        (!compaction_interval.is_zero()).then(|| Compactor::start(store, compaction_interval));
+    apiserver::install_reviews(&catalog).map_err(Error::Register)?;
+    let tls = DynamicTls::new(serving.tls.clone()).map_err(Error::Tls)?;
+    let _reloader = AbortOnDrop(tokio::spawn(apiserver::tls::reload_files(
+        tls.clone(),
+        serving.tls_paths.clone(),
+    )));
+    let generic = GenericStore::new(serving.store.clone(), Codec::plain(), serving.prefix);
+    registry::rbac::bootstrap::ensure(&generic, &catalog)
+        .await
+        .map_err(|e| Error::Bootstrap(e.to_string()))?;
+    let control = crate::access::build(
+        serving.access,
+        serving.client_ca_from_flags,
+        &catalog,
+        &generic,
+        &tls,
+    )
+    .await?;
+    if let Some(rbac) = &control.rbac {
+        rbac.wait_synced().await;
+    }
+    if let Some(before) = serving.before_serving {
+        before(&generic, &catalog).await?;
+    }
+    let _collector = serving
+        .garbage_collector
+        .then(|| GarbageCollector::start(generic.clone(), catalog.clone()));
+    let crate::access::AccessControl { access, tasks, rbac } = control;
+    let _tasks: Vec<_> = tasks.into_iter().map(AbortOnDrop).collect();
+    let _rbac = rbac;
+    let server = Arc::new(ApiServer::new(catalog, generic, access));
+    let _compactor = (!serving.compaction_interval.is_zero())
+        .then(|| Compactor::start(serving.store, serving.compaction_interval));
     apiserver::server::run(listener, tls, server, shutdown_signal())
         .await
         .map_err(Error::Serve)
+}
+
+/// Aborts a task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -27,6 +27,16 @@ pub const STORED_VERBS: &[&str] = &[
     "update",
     "watch",
 ];
+/// The verbs of a create-only resource (reviews).
+pub const CREATE_ONLY_VERBS: &[&str] = &["create"];
+/// The verbs of a resource.
+pub fn verbs(def: &registry::ResourceDefinition) -> &'static [&'static str] {
+    if def.create_only {
+        CREATE_ONLY_VERBS
+    } else {
+        STORED_VERBS
+    }
+}
 /// The verbs of a `/status` subresource, sorted.
 pub const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
@@ -254,9 +264,11 @@ fn resource_list(group: &str, version: &str, served: &[&Arc<Resource>]) -> Value
             "singularName": d.singular,
             "namespaced": d.namespaced(),
             "kind": d.kind,
-            "verbs": STORED_VERBS,
-            "storageVersionHash": d.storage_version_hash(),
+            "verbs": verbs(d),
         });
+        if !d.create_only {
+            entry["storageVersionHash"] = json!(d.storage_version_hash());
+        }
         if !d.short_names.is_empty() {
             entry["shortNames"] = json!(d.short_names);
         }
@@ -324,7 +336,7 @@ fn aggregated_resource(r: &Resource) -> Value {
         "responseKind": kind,
         "scope": if d.namespaced() { "Namespaced" } else { "Cluster" },
         "singularResource": d.singular,
-        "verbs": STORED_VERBS,
+        "verbs": verbs(d),
     });
     if !d.short_names.is_empty() {
         entry["shortNames"] = json!(d.short_names);

@@ -4,7 +4,12 @@
 //! # Layout
 //! - [`server`]: the HTTPS accept loop (HTTP/1.1 and HTTP/2), graceful shutdown.
 //! - [`tls`]: the rustls configuration (ring provider, client certificates).
-//! - [`filters`]: what runs before handlers (authentication).
+//! - [`filters`]: what runs before handlers: authentication, impersonation, authorization
+//!   (and audit around them all).
+//! - [`authentication`]: the authenticators (front proxy, x509, tokens, anonymous).
+//! - [`authorization`]: the authorizers (system:masters, RBAC, webhook, AlwaysAllow).
+//! - [`audit`]: the audit policy and log.
+//! - [`protobuf`]: Kubernetes protobuf request bodies of the built-in kinds.
 //! - [`request`]: what a path and method ask for.
 //! - [`negotiation`]: `Accept` and `Content-Type`.
 //! - [`discovery`]: `/api`, `/apis`, group and group-version documents, aggregated discovery.
@@ -14,24 +19,31 @@
 //! - [`table`]: Tables and PartialObjectMetadata renderings.
 //! - [`response`]: JSON bodies and `Status` errors.
 //!
-//! The request path: [`server::run`] → [`ApiServer::handle`] (log line, authentication) →
+//! The request path: [`server::run`] → [`ApiServer::handle`] (log line, audit,
+//! authentication, impersonation, authorization) →
 //! health, discovery or `/version` → or `handlers::serve` → the verb's handler →
 //! `registry::GenericStore` → `storage`.
 
+pub mod audit;
+pub mod authentication;
+pub mod authorization;
 pub mod discovery;
 pub mod filters;
 mod handlers;
 pub mod health;
 pub mod negotiation;
 pub mod openapi;
+pub mod protobuf;
 pub mod request;
 pub mod response;
 pub mod server;
 pub mod table;
 pub mod tls;
 
+pub use handlers::review::install as install_reviews;
+
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -39,8 +51,10 @@ use http_body_util::BodyExt;
 use registry::{ApiError, Catalog, GenericStore};
 use serde_json::json;
 
+use crate::authentication::{Authentication, User};
+use crate::authorization::Authorizer;
 use crate::discovery::Discovery;
-use crate::filters::authentication::{self, User};
+use crate::filters::Refusal;
 use crate::health::Health;
 use crate::openapi::OpenApi;
 use crate::request::Target;
@@ -59,13 +73,25 @@ pub struct ApiServer {
     pub discovery: Discovery,
     pub openapi: OpenApi,
     pub health: Health,
+    pub access: Access,
     /// Becomes true when the server starts shutting down: long-running requests end.
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
+/// Who may do what, and the record of it.
+#[derive(Debug)]
+pub struct Access {
+    pub authentication: Arc<Authentication>,
+    /// The configured authorization chain.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// The audit log, when one is configured.
+    pub audit: Option<Arc<audit::AuditLog>>,
+}
+
 impl ApiServer {
-    pub fn new(catalog: Arc<Catalog>, store: GenericStore) -> Self {
+    pub fn new(catalog: Arc<Catalog>, store: GenericStore, access: Access) -> Self {
         ApiServer {
+            access,
             discovery: Discovery::new(catalog.clone()),
             openapi: OpenApi::new(catalog.clone()),
             health: Health::new(store.storage().clone()),
@@ -86,18 +112,19 @@ impl ApiServer {
         self.shutdown.subscribe()
     }
 
-    /// Serves one request and logs it: verb, path, user, code, latency.
+    /// Serves one request, audits it and logs it: verb, path, user, code, latency.
     pub async fn handle<B>(&self, req: Request<B>, connection: &Connection) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + Sync + 'static,
     {
         let started = Instant::now();
+        let received = SystemTime::now();
         let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-        let user = authentication::from_certificates(&connection.peer_certificates);
-        let user_name = match &user {
-            Ok(Some(u)) => u.name.clone(),
-            _ => "system:anonymous".into(),
-        };
+        let request_uri = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| path.clone());
         let audit_id = req
             .headers()
             .get("Audit-ID")
@@ -105,13 +132,82 @@ impl ApiServer {
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
             .unwrap_or_else(registry::meta::new_uid);
-        let mut response = match user {
-            Err(e) => response::error(&e),
-            Ok(user) => self.route(req.map(|b| b.boxed()), user).await,
+        let (mut parts, body) = req.into_parts();
+        let mut body = body.boxed();
+        let query: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let user_agent = header_text(&parts.headers, http::header::USER_AGENT).to_owned();
+        let authenticated = filters::authentication::authenticate(
+            &self.access.authentication,
+            &path,
+            &mut parts.headers,
+            &connection.identity,
+        )
+        .await;
+        // The event starts with the authenticated user (before impersonation), as upstream's
+        // filter order has it; requests refused by authentication are audited too.
+        let requestor = match &authenticated {
+            Ok(Some(user)) => user.clone(),
+            _ => User::default(),
         };
-        if let Ok(value) = http::HeaderValue::from_str(&audit_id) {
-            response.headers_mut().insert("Audit-Id", value);
+        let asked = filters::authorization::attributes(&method, &path, &query, &requestor);
+        let mut event = self.access.audit.as_ref().and_then(|log| {
+            filters::audit::start(
+                log,
+                filters::audit::Start {
+                    audit_id: &audit_id,
+                    received,
+                    attributes: &asked,
+                    impersonated: None,
+                    request_uri: &request_uri,
+                    user_agent: &user_agent,
+                    source_ip: connection.remote.ip().to_string(),
+                },
+            )
+        });
+        let admitted = match authenticated {
+            Err(e) => Err(Refusal::Status(e)),
+            Ok(user) => self.admit(&mut parts, &query, user).await,
+        };
+        let mut user_name = match &admitted {
+            Ok(Some((user, _))) => user.name.clone(),
+            _ => requestor.name.clone(),
+        };
+        if user_name.is_empty() {
+            user_name = authentication::ANONYMOUS.into();
         }
+        if let (Some(event), Ok(Some((user, Some(_original))))) = (&mut event, &admitted) {
+            event.impersonated_user = Some(filters::audit::user_info(user));
+        }
+        if let Some(event) = &mut event {
+            if admitted.is_ok() && filters::audit::wants_request_body(event) && has_body(&method) {
+                match read_ahead(body).await {
+                    Ok((bytes, rest)) => {
+                        filters::audit::request_body(event, &bytes, method == Method::PATCH);
+                        body = rest;
+                    }
+                    Err(e) => {
+                        let refused = response::error(&e);
+                        return self.finish(event.clone(), refused, false, &audit_id).await;
+                    }
+                }
+            }
+        }
+        let streaming = asked.verb == "watch";
+        let response = match admitted {
+            Err(refusal) => refusal.respond(&request_uri),
+            Ok(user) => {
+                let req = Request::from_parts(parts, body);
+                self.route(req, query, user.map(|(u, _)| u)).await
+            }
+        };
+        let response = match event {
+            Some(event) => self.finish(event, response, streaming, &audit_id).await,
+            None => with_audit_id(response, &audit_id),
+        };
         tracing::info!(
             verb = %method,
             path = %path,
@@ -124,17 +220,50 @@ impl ApiServer {
         response
     }
 
+    async fn finish(
+        &self,
+        event: audit::Event,
+        response: Response<Body>,
+        streaming: bool,
+        audit_id: &str,
+    ) -> Response<Body> {
+        let response = with_audit_id(response, audit_id);
+        match &self.access.audit {
+            Some(log) => filters::audit::finish(log.clone(), event, response, streaming).await,
+            None => response,
+        }
+    }
+
+    /// Impersonation and authorization of an authenticated request: the user it acts as (and
+    /// whether that is an impersonation), `None` for public paths asked without credentials.
+    async fn admit(
+        &self,
+        parts: &mut http::request::Parts,
+        query: &[(String, String)],
+        user: Option<User>,
+    ) -> Result<Option<(User, Option<User>)>, Refusal> {
+        let Some(user) = user else {
+            return Ok(None);
+        };
+        let path = parts.uri.path().to_owned();
+        let authorizer = self.access.authorizer.as_ref();
+        let (user, original) =
+            filters::impersonation::impersonate(authorizer, user, &mut parts.headers).await?;
+        if !authentication::is_public(&path) {
+            let attributes =
+                filters::authorization::attributes(&parts.method, &path, query, &user);
+            filters::authorization::authorize(authorizer, &attributes).await?;
+        }
+        Ok(Some((user, original)))
+    }
+
     async fn route(
         &self,
         req: Request<http_body_util::combinators::BoxBody<Bytes, hyper::Error>>,
+        query: Vec<(String, String)>,
         user: Option<User>,
     ) -> Response<Body> {
         let path = req.uri().path().to_owned();
-        let query: Vec<(String, String)> = req
-            .uri()
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
         if let Some(response) = self.health.respond(&path, &query).await {
             return response;
         }
@@ -174,6 +303,36 @@ impl ApiServer {
             Target::NonResource => response::not_found_text(),
         }
     }
+}
+
+fn header_text(headers: &http::HeaderMap, name: http::header::HeaderName) -> &str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+fn with_audit_id(mut response: Response<Body>, audit_id: &str) -> Response<Body> {
+    if let Ok(value) = http::HeaderValue::from_str(audit_id) {
+        response.headers_mut().insert("Audit-Id", value);
+    }
+    response
+}
+
+fn has_body(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+}
+
+type RequestBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
+
+/// Reads a request body ahead (for the audit log) and gives it back as a body, with the
+/// handlers' size limit.
+async fn read_ahead(body: RequestBody) -> Result<(Bytes, RequestBody), ApiError> {
+    let bytes = handlers::read_body(body).await?;
+    let again = http_body_util::Full::new(bytes.clone())
+        .map_err(|never| match never {})
+        .boxed();
+    Ok((bytes, again))
 }
 
 /// The architecture as Go names it (`GOARCH`), which clients parse from `/version`.

@@ -130,11 +130,30 @@ pub fn negotiate_object(accept: Option<&str>) -> Result<Output, ApiError> {
 /// Checks that a request body is JSON; 415 otherwise (an absent type included, as in
 /// kube-apiserver, which reads it as `application/octet-stream`).
 pub fn check_body_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    body_type(content_type, false).map(|_| ())
+}
+
+/// How a request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyType {
+    Json,
+    /// `application/vnd.kubernetes.protobuf`: accepted for built-in kinds only, as
+    /// kube-apiserver accepts it for compiled-in types and not for custom resources.
+    Protobuf,
+}
+
+/// The encoding of a request body; 415 listing what is accepted otherwise.
+pub fn body_type(content_type: Option<&str>, protobuf: bool) -> Result<BodyType, ApiError> {
     let essence = content_type
         .and_then(|c| c.split(';').next())
         .map(|c| c.trim().to_ascii_lowercase());
     match essence.as_deref() {
-        Some(JSON) => Ok(()),
+        Some(JSON) => Ok(BodyType::Json),
+        Some(crate::protobuf::MEDIA_TYPE) if protobuf => Ok(BodyType::Protobuf),
+        _ if protobuf => Err(ApiError::unsupported_media_type(&[
+            JSON,
+            crate::protobuf::MEDIA_TYPE,
+        ])),
         _ => Err(ApiError::unsupported_media_type(&[JSON])),
     }
 }

@@ -12,10 +12,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use rustls_pki_types::CertificateDer;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::tls::{DynamicTls, PeerIdentity};
 use crate::ApiServer;
 
 /// Concurrent HTTP/2 streams per connection (many watches share one connection).
@@ -29,18 +29,17 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub remote: SocketAddr,
-    /// The client certificate chain rustls verified (empty without one).
-    pub peer_certificates: Arc<Vec<CertificateDer<'static>>>,
+    /// Who the client certificate says the peer is (nobody without one).
+    pub identity: Arc<PeerIdentity>,
 }
 
 /// Serves `server` on `listener` until `shutdown` completes, then drains.
 pub async fn run(
     listener: TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Arc<DynamicTls>,
     server: Arc<ApiServer>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new());
@@ -63,7 +62,9 @@ pub async fn run(
             },
             () = &mut shutdown => break,
         };
-        let acceptor = acceptor.clone();
+        // Each connection uses the certificates current when it arrives.
+        let state = tls.current();
+        let acceptor = TlsAcceptor::from(state.config.clone());
         let server = server.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
@@ -79,7 +80,7 @@ pub async fn run(
                     return;
                 }
             };
-            let peer_certificates = tls
+            let chain: Vec<_> = tls
                 .get_ref()
                 .1
                 .peer_certificates()
@@ -87,7 +88,7 @@ pub async fn run(
                 .unwrap_or_default();
             let connection = Connection {
                 remote,
-                peer_certificates: Arc::new(peer_certificates),
+                identity: Arc::new(state.identify(&chain)),
             };
             let service = service_fn(move |req| {
                 let server = server.clone();

@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
+use apiserver::authentication::Authentication;
+use apiserver::authorization::Chain;
 use apiserver::server::Connection;
-use apiserver::ApiServer;
+use apiserver::tls::PeerIdentity;
+use apiserver::{Access, ApiServer};
 use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
@@ -60,16 +63,21 @@ impl Fixture {
             .register(widgets(), Arc::new(SchemalessStrategy))
             .unwrap();
         let generic = GenericStore::new(store, Codec::plain(), "/registry");
-        let ca = certs::Ca::generate("test-ca").unwrap();
-        let admin = ca
-            .issue_client("admin", &["system:masters".into()])
-            .unwrap();
-        let chain = certs::certificates_from_pem(admin.cert_pem.as_bytes()).unwrap();
+        // An administrator's client certificate (system:masters may do everything).
+        let identity = PeerIdentity {
+            client: Some(("admin".into(), vec!["system:masters".into()])),
+            ..PeerIdentity::default()
+        };
+        let access = Access {
+            authentication: Arc::new(Authentication::x509_only()),
+            authorizer: Arc::new(Chain::default()),
+            audit: None,
+        };
         Fixture {
-            server: ApiServer::new(catalog, generic),
+            server: ApiServer::new(catalog, generic, access),
             connection: Connection {
                 remote: "127.0.0.1:1".parse().unwrap(),
-                peer_certificates: Arc::new(chain),
+                identity: Arc::new(identity),
             },
             _dir: dir,
         }

@@ -103,6 +103,9 @@ pub struct ResourceDefinition {
     /// `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key` (custom and fleet kinds
     /// answer it with 415, as CRDs do).
     pub strategic_merge_patch: bool,
+    /// A virtual resource that only answers `create` and stores nothing (access and identity
+    /// reviews); handlers look it up by group and resource.
+    pub create_only: bool,
     /// The OpenAPI v3 schema of the object; `None` for schema-less kinds.
     pub schema: Option<Value>,
     pub printer_columns: Vec<PrinterColumn>,
@@ -123,6 +126,7 @@ impl ResourceDefinition {
             scope,
             status_subresource: false,
             strategic_merge_patch: false,
+            create_only: false,
             schema: None,
             printer_columns: Vec::new(),
             selectable_fields: Vec::new(),

@@ -310,6 +310,20 @@ impl ApiError {
         })
     }
 
+    /// 403 Forbidden (apimachinery `NewForbidden`): `<resource> "<name>" is forbidden: <why>`,
+    /// `<resource> is forbidden: <why>` without a name, `forbidden: <why>` without a resource
+    /// (non-resource paths).
+    pub fn forbidden(resource: &GroupResource, name: &str, why: &str) -> Self {
+        let message = if resource.group.is_empty() && resource.resource.is_empty() {
+            format!("forbidden: {why}")
+        } else if name.is_empty() {
+            format!("{resource} is forbidden: {why}")
+        } else {
+            format!("{resource} {name:?} is forbidden: {why}")
+        };
+        ApiError::new(403, "Forbidden", message).with_details(Self::resource_details(resource, name))
+    }
+
     /// 503 ServiceUnavailable with a retry hint.
     pub fn unavailable(message: impl Into<String>) -> Self {
         ApiError::new(503, "ServiceUnavailable", message).with_details(StatusDetails {

@@ -99,12 +99,23 @@ pub enum Backend {
 pub struct ServerBuilder {
     backend: Backend,
     data_dir: Option<PathBuf>,
+    args: Vec<std::ffi::OsString>,
 }
 
 impl ServerBuilder {
     /// Uses this data directory (which outlives the server) instead of a fresh temp dir.
     pub fn data_dir(mut self, dir: &Path) -> Self {
         self.data_dir = Some(dir.to_owned());
+        self
+    }
+
+    /// Adds command-line arguments of `up` (e.g. `--token-auth-file`, `--audit-log-path`).
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
         self
     }
 
@@ -128,7 +139,8 @@ impl ServerBuilder {
             .arg("up")
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(["--secure-port", "0"]);
+            .args(["--secure-port", "0"])
+            .args(&self.args);
         if let Some(etcd) = &etcd {
             command.args(["--etcd-servers", etcd.client_url()]);
         }
@@ -184,6 +196,7 @@ impl TestServer {
         ServerBuilder {
             backend,
             data_dir: None,
+            args: Vec::new(),
         }
     }
 
@@ -195,6 +208,26 @@ impl TestServer {
     /// `DIR/admin.kubeconfig`.
     pub fn kubeconfig(&self) -> PathBuf {
         self.data_dir.join("admin.kubeconfig")
+    }
+
+    /// Issues a kubeconfig for `user` in `groups` with `fleet-apiserver kubeconfig` (a client
+    /// certificate from the server's CA), written under the data directory.
+    pub fn kubeconfig_for(&self, user: &str, groups: &[&str]) -> PathBuf {
+        let out = self.data_dir.join(format!("{user}.kubeconfig"));
+        let mut command = Command::new(BINARY);
+        command
+            .arg("kubeconfig")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--user", user])
+            .arg("--out")
+            .arg(&out);
+        for group in groups {
+            command.args(["--group", group]);
+        }
+        let status = command.status().expect("running fleet-apiserver kubeconfig");
+        assert!(status.success(), "fleet-apiserver kubeconfig --user {user} failed");
+        out
     }
 
     /// The admin kubeconfig as it was when the ready line was read.

@@ -1,42 +1,24 @@
-//! Who is asking: the user of a verified client certificate (CN = user, O = groups), as
-//! kube-apiserver's x509 authenticator reads it. Anonymous requests are refused with 401,
-//! except on health paths.
+//! The authentication filter: the user of every request but the public health paths, or 401
+//! (k8s.io/apiserver `pkg/endpoints/filters/authentication.go`). The authenticators are in
+//! [`crate::authentication`].
 
+use http::HeaderMap;
 use registry::ApiError;
-use rustls_pki_types::CertificateDer;
 
-/// An authenticated user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub name: String,
-    pub groups: Vec<String>,
-}
+use crate::authentication::{is_public, unauthorized, Authentication, User};
+use crate::tls::PeerIdentity;
 
-/// The group every authenticated user is in.
-pub const AUTHENTICATED: &str = "system:authenticated";
-
-/// The user of a connection whose client certificate chain rustls verified against the
-/// client CA; `None` without a certificate.
-pub fn from_certificates(chain: &[CertificateDer<'static>]) -> Result<Option<User>, ApiError> {
-    let Some(leaf) = chain.first() else {
-        return Ok(None);
-    };
-    let (name, mut groups) =
-        certs::identity_from_certificate(leaf.as_ref()).map_err(|_| unauthorized())?;
-    if !groups.iter().any(|g| g == AUTHENTICATED) {
-        groups.push(AUTHENTICATED.into());
+/// The user of a request; `Ok(None)` only for public paths without credentials.
+pub async fn authenticate(
+    authentication: &Authentication,
+    path: &str,
+    headers: &mut HeaderMap,
+    peer: &PeerIdentity,
+) -> Result<Option<User>, ApiError> {
+    match authentication.authenticate(headers, peer).await {
+        Ok(Some(user)) => Ok(Some(user)),
+        Ok(None) | Err(_) if is_public(path) => Ok(None),
+        Ok(None) => Err(unauthorized()),
+        Err(e) => Err(e),
     }
-    Ok(Some(User { name, groups }))
-}
-
-/// 401 for a request without credentials.
-pub fn unauthorized() -> ApiError {
-    ApiError::new(401, "Unauthorized", "Unauthorized")
-}
-
-/// Paths answered without authentication, so that probes work with anonymous access off.
-pub fn is_public(path: &str) -> bool {
-    ["/healthz", "/livez", "/readyz"]
-        .iter()
-        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }

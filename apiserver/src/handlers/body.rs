@@ -70,8 +70,19 @@ pub async fn read_object(
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    negotiation::check_body_type(content_type)?;
+    let built_in = def.strategic_merge_patch || def.create_only;
+    let body_type = negotiation::body_type(content_type, built_in)?;
     let bytes = read_bytes(body).await?;
+    if body_type == negotiation::BodyType::Protobuf {
+        let object = crate::protobuf::decode(&bytes).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {}): {e}",
+                def.kind
+            ))
+        })?;
+        check_type(&object, def)?;
+        return Ok(object);
+    }
     let unrecognized = |why: String| {
         ApiError::bad_request(format!(
             "the object provided is unrecognized (must be of type {}): {why} ({})",

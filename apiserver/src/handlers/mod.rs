@@ -8,6 +8,7 @@ mod get;
 mod list;
 mod options;
 mod patch;
+pub mod review;
 mod update;
 mod watch;
 
@@ -21,10 +22,15 @@ use registry::{ApiError, Resource, ResourceDefinition, Subresource};
 use crate::negotiation::{self, Shape};
 use crate::table::{IncludeObject, Renderer};
 
-use crate::filters::authentication::User;
+use crate::authentication::User;
 use crate::request::ResourceRequest;
 use crate::response::Body;
 use crate::ApiServer;
+
+/// Reads a whole request body with the handlers' limit (413 beyond it).
+pub(crate) async fn read_body(body: BoxBody<Bytes, hyper::Error>) -> Result<Bytes, ApiError> {
+    body::read_bytes(body).await
+}
 
 /// Everything a handler gets.
 pub(crate) struct Call<'a> {
@@ -35,7 +41,7 @@ pub(crate) struct Call<'a> {
     pub headers: HeaderMap,
     pub query: Vec<(String, String)>,
     pub body: BoxBody<Bytes, hyper::Error>,
-    #[allow(dead_code)] // Read by authorization and audit (issue #6).
+    /// The user the request acts as (after impersonation).
     pub user: User,
 }
 
@@ -143,6 +149,7 @@ pub(crate) async fn serve(
         Some(_) => return Err(ApiError::no_such_path()),
     };
     let verb = request.verb;
+    let create_only = resource.def.create_only;
     let call = Call {
         server,
         resource,
@@ -154,6 +161,13 @@ pub(crate) async fn serve(
         user,
     };
     match (verb, subresource) {
+        ("create", Subresource::Main) if create_only && call.request.name.is_none() => {
+            review::handle(call).await
+        }
+        (verb, _) if create_only => Err(ApiError::method_not_allowed(
+            verb,
+            &call.resource.def.group_resource(),
+        )),
         ("get", _) => get::handle(call).await,
         ("list", Subresource::Main) => list::handle(call).await,
         ("watch", Subresource::Main) if call.request.name.is_none() => watch::handle(call).await,

@@ -100,6 +100,19 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
     let json_types: &[&str] = &["application/json"];
 
     let mut paths = Map::new();
+    if d.create_only {
+        let create = Op {
+            method: "post",
+            action: "post",
+            id: format!("create{id_kind}"),
+            description: format!("create a {}", d.kind),
+            body: Some((kind.clone(), json_types)),
+            responses: vec![("200", kind.clone()), ("201", kind.clone())],
+            validates: true,
+        };
+        paths.insert(collection, path_item(r, style, vec![create], d.namespaced(), false));
+        return paths;
+    }
     let collection_ops = vec![
         Op {
             method: "get",

@@ -3,6 +3,8 @@
 //! kube-apiserver's validation (`pkg/apis/rbac/validation/validation.go`), defaults and
 //! printer columns. Evaluating them (the RBAC authorizer) is separate.
 
+pub mod authorizer;
+pub mod bootstrap;
 mod schema;
 
 use std::sync::Arc;

@@ -1,0 +1,3 @@
+//! Placeholder.
+#[macro_use]
+mod support;

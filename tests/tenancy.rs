@@ -1,0 +1,4 @@
+//! Placeholder while the tenant matrix is written.
+
+#[macro_use]
+mod support;
