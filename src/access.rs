@@ -25,8 +25,7 @@ pub struct AccessControl {
 /// A client of a kube-apiserver from a kubeconfig file.
 async fn client(path: &Path) -> Result<kube::Client> {
     let usage = |what: String| Error::Usage(format!("{}: {what}", path.display()));
-    let kubeconfig =
-        kube::config::Kubeconfig::read_from(path).map_err(|e| usage(e.to_string()))?;
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| usage(e.to_string()))?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .map_err(|e| usage(e.to_string()))?;

@@ -119,7 +119,8 @@ pub struct Serving<'a> {
     pub client_ca_from_flags: bool,
     /// Called once the bootstrap policy exists and RBAC is synced, before the server accepts
     /// requests (`up` writes its kubeconfig and the ready line here).
-    pub before_serving: Option<Box<dyn FnOnce(&GenericStore, &Catalog) -> BeforeServing + Send + 'a>>,
+    pub before_serving:
+        Option<Box<dyn FnOnce(&GenericStore, &Catalog) -> BeforeServing + Send + 'a>>,
 }
 
 impl std::fmt::Debug for Serving<'_> {
@@ -132,8 +133,7 @@ impl std::fmt::Debug for Serving<'_> {
 }
 
 /// Work to finish before the server accepts requests.
-pub type BeforeServing =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;
+pub type BeforeServing = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;
 
 /// Serves the fleet API on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
@@ -167,7 +167,11 @@ pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
     let _collector = serving
         .garbage_collector
         .then(|| GarbageCollector::start(generic.clone(), catalog.clone()));
-    let crate::access::AccessControl { access, tasks, rbac } = control;
+    let crate::access::AccessControl {
+        access,
+        tasks,
+        rbac,
+    } = control;
     let _tasks: Vec<_> = tasks.into_iter().map(AbortOnDrop).collect();
     let _rbac = rbac;
     let server = Arc::new(ApiServer::new(catalog, generic, access));

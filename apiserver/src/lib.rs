@@ -250,8 +250,7 @@ impl ApiServer {
         let (user, original) =
             filters::impersonation::impersonate(authorizer, user, &mut parts.headers).await?;
         if !authentication::is_public(&path) {
-            let attributes =
-                filters::authorization::attributes(&parts.method, &path, query, &user);
+            let attributes = filters::authorization::attributes(&parts.method, &path, query, &user);
             filters::authorization::authorize(authorizer, &attributes).await?;
         }
         Ok(Some((user, original)))
@@ -320,7 +319,10 @@ fn with_audit_id(mut response: Response<Body>, audit_id: &str) -> Response<Body>
 }
 
 fn has_body(method: &Method) -> bool {
-    matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
 }
 
 type RequestBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;

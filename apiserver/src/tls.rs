@@ -142,7 +142,9 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 fn add_roots(roots: &mut RootCertStore, pem: &[u8], which: &'static str) -> Result<(), TlsError> {
-    for cert in certs::certificates_from_pem(pem).map_err(|source| TlsError::Ca { which, source })? {
+    for cert in
+        certs::certificates_from_pem(pem).map_err(|source| TlsError::Ca { which, source })?
+    {
         roots
             .add(cert)
             .map_err(|source| TlsError::CaCertificate { which, source })?;
@@ -256,10 +258,7 @@ impl DynamicTls {
 
     /// The configuration new connections use.
     pub fn current(&self) -> Arc<TlsState> {
-        self.state
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Changes the material; the old configuration stays when the new one does not build.

@@ -225,8 +225,13 @@ impl TestServer {
         for group in groups {
             command.args(["--group", group]);
         }
-        let status = command.status().expect("running fleet-apiserver kubeconfig");
-        assert!(status.success(), "fleet-apiserver kubeconfig --user {user} failed");
+        let status = command
+            .status()
+            .expect("running fleet-apiserver kubeconfig");
+        assert!(
+            status.success(),
+            "fleet-apiserver kubeconfig --user {user} failed"
+        );
         out
     }
 

@@ -3,12 +3,10 @@
 //! rotation takes effect without a restart (k8s.io/apiserver
 //! `pkg/server/options/authentication.go`, `dynamiccertificates/configmap_cafile_content.go`).
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::runtime::watcher;
+use kube::runtime::{watcher, WatchStreamExt};
+use std::sync::Arc;
 
 use super::{Authentication, RequestHeaderConfig};
 use crate::tls::DynamicTls;
@@ -81,7 +79,9 @@ pub fn apply(
     match result {
         Ok(true) => tracing::info!("loaded CAs from {NAMESPACE}/{NAME}"),
         Ok(false) => {}
-        Err(e) => tracing::warn!(error = %e, "CAs of {NAMESPACE}/{NAME} do not load; keeping the old ones"),
+        Err(e) => {
+            tracing::warn!(error = %e, "CAs of {NAMESPACE}/{NAME} do not load; keeping the old ones")
+        }
     }
     if !overrides.request_header {
         authentication.set_request_header(published.request_header.clone());
@@ -97,16 +97,22 @@ pub async fn follow(
 ) {
     let api: kube::Api<ConfigMap> = kube::Api::namespaced(client, NAMESPACE);
     let config = watcher::Config::default().fields(&format!("metadata.name={NAME}"));
-    let mut events = watcher(api, config).boxed();
+    let mut events = watcher(api, config).default_backoff().boxed();
+    let mut last_error = String::new();
     while let Some(event) = events.next().await {
         match event {
             Ok(watcher::Event::Apply(cm) | watcher::Event::InitApply(cm)) => {
+                last_error.clear();
                 apply(&read(&cm), &tls, &authentication, overrides);
             }
             Ok(_) => {}
+            // Logged once per distinct error; the watcher backs off and retries.
             Err(e) => {
-                tracing::warn!(error = %e, "watching {NAMESPACE}/{NAME} failed; retrying");
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                let text = e.to_string();
+                if text != last_error {
+                    tracing::warn!(error = %text, "watching {NAMESPACE}/{NAME} failed; retrying");
+                    last_error = text;
+                }
             }
         }
     }
@@ -126,7 +132,10 @@ mod tests {
                 ("requestheader-allowed-names", "[\"front-proxy-client\"]"),
                 ("requestheader-username-headers", "[\"X-Remote-User\"]"),
                 ("requestheader-group-headers", "[\"X-Remote-Group\"]"),
-                ("requestheader-extra-headers-prefix", "[\"X-Remote-Extra-\"]"),
+                (
+                    "requestheader-extra-headers-prefix",
+                    "[\"X-Remote-Extra-\"]",
+                ),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -134,7 +143,10 @@ mod tests {
         );
         let published = read(&cm);
         assert_eq!(published.client_ca_pem.as_deref(), Some(&b"CLIENT"[..]));
-        assert_eq!(published.request_header_ca_pem.as_deref(), Some(&b"PROXY"[..]));
+        assert_eq!(
+            published.request_header_ca_pem.as_deref(),
+            Some(&b"PROXY"[..])
+        );
         let headers = published.request_header.unwrap();
         assert_eq!(headers.allowed_names, ["front-proxy-client"]);
         assert_eq!(headers.username_headers, ["X-Remote-User"]);

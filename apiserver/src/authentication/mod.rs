@@ -148,10 +148,8 @@ impl Authentication {
         if self.x509 {
             if let Some((name, groups)) = &peer.client {
                 let mut user = User::new(name, groups.clone());
-                user.extra.insert(
-                    CREDENTIAL_ID.into(),
-                    vec![peer.credential_id.clone()],
-                );
+                user.extra
+                    .insert(CREDENTIAL_ID.into(), vec![peer.credential_id.clone()]);
                 return Ok(Some(user.with_authenticated_group()));
             }
         }
@@ -162,7 +160,11 @@ impl Authentication {
         failed |= peer.presented;
         if let Some(token) = bearer_token(headers) {
             headers.remove(http::header::AUTHORIZATION);
-            if let Some(user) = self.token_file.as_ref().and_then(|f| f.authenticate(&token)) {
+            if let Some(user) = self
+                .token_file
+                .as_ref()
+                .and_then(|f| f.authenticate(&token))
+            {
                 return Ok(Some(user.with_authenticated_group()));
             }
             if let Some(reviewer) = &self.token_review {
@@ -186,7 +188,11 @@ impl Authentication {
 /// token is the second space-separated part; an empty one (`Bearer` and two spaces) is no
 /// token, not a bad one.
 fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
     let mut parts = value.splitn(3, ' ');
     let scheme = parts.next()?;
     let token = parts.next()?;
@@ -221,7 +227,10 @@ mod tests {
     async fn no_credentials_is_anonymous_only_when_enabled() {
         let mut auth = Authentication::x509_only();
         let none = PeerIdentity::default();
-        assert_eq!(auth.authenticate(&mut HeaderMap::new(), &none).await, Ok(None));
+        assert_eq!(
+            auth.authenticate(&mut HeaderMap::new(), &none).await,
+            Ok(None)
+        );
         auth.anonymous = true;
         let user = auth
             .authenticate(&mut HeaderMap::new(), &none)

@@ -125,7 +125,9 @@ fn unescape(key: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = key.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = key
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             match hex {
                 Some(b) => {
                     out.push(b);
@@ -177,7 +179,9 @@ mod tests {
             ("X-Remote-Extra-Scopes", "write"),
             ("X-Remote-Extra-Example.com%2fteam", "a"),
         ]);
-        let user = config.authenticate(&h, &proxy("front-proxy-client")).unwrap();
+        let user = config
+            .authenticate(&h, &proxy("front-proxy-client"))
+            .unwrap();
         assert_eq!(user.name, "alice");
         assert_eq!(user.groups, ["team-a", "devs"]);
         assert_eq!(user.extra["scopes"], ["read", "write"]);

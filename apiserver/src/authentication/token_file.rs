@@ -67,7 +67,11 @@ impl TokenFile {
             }
             let token = fields[0].clone();
             if token.is_empty() {
-                tracing::warn!(path, line = line_number, "skipping a line with an empty token");
+                tracing::warn!(
+                    path,
+                    line = line_number,
+                    "skipping a line with an empty token"
+                );
                 continue;
             }
             // As upstream: split on commas, nothing trimmed.
@@ -76,7 +80,11 @@ impl TokenFile {
                 .map(|g| g.split(',').map(str::to_owned).collect())
                 .unwrap_or_default();
             if users.contains_key(&token) {
-                tracing::warn!(path, line = line_number, "duplicate token; the last one wins");
+                tracing::warn!(
+                    path,
+                    line = line_number,
+                    "duplicate token; the last one wins"
+                );
             }
             users.insert(
                 token,
@@ -153,10 +161,7 @@ mod tests {
 
     #[test]
     fn csv_quoting_follows_rfc_4180() {
-        assert_eq!(
-            csv_fields("a,\"b,c\",d").unwrap(),
-            ["a", "b,c", "d"]
-        );
+        assert_eq!(csv_fields("a,\"b,c\",d").unwrap(), ["a", "b,c", "d"]);
         assert_eq!(csv_fields("\"x\"\"y\",z").unwrap(), ["x\"y", "z"]);
         assert_eq!(csv_fields("a,b,").unwrap(), ["a", "b", ""]);
     }

@@ -256,7 +256,10 @@ mod tests {
         let masters = attributes("root", &["system:masters"]);
         assert!(chain.authorize(&masters).await.allowed());
         let alice = attributes("alice", &["team-a"]);
-        assert_eq!(chain.authorize(&alice).await, Decision::deny("webhook says no"));
+        assert_eq!(
+            chain.authorize(&alice).await,
+            Decision::deny("webhook says no")
+        );
         let quiet = Chain {
             modes: vec![Arc::new(Fixed(Decision::no_opinion("RBAC: nothing")))],
         };

@@ -18,7 +18,12 @@ use super::{Attributes, Authorizer, Decision};
 use crate::authentication::User;
 
 /// The kinds the index holds.
-const PLURALS: [&str; 4] = ["clusterroles", "clusterrolebindings", "roles", "rolebindings"];
+const PLURALS: [&str; 4] = [
+    "clusterroles",
+    "clusterrolebindings",
+    "roles",
+    "rolebindings",
+];
 /// How long one storage watch runs before it is renewed.
 const WATCH_SPAN: Duration = Duration::from_secs(30 * 60);
 /// Pause before retrying after storage failed.
@@ -48,7 +53,9 @@ impl RbacAuthorizer {
         let synced_tx = Arc::new(synced_tx);
         let tasks = PLURALS
             .iter()
-            .filter_map(|plural| catalog.find(registry::rbac::GROUP, registry::rbac::VERSION, plural))
+            .filter_map(|plural| {
+                catalog.find(registry::rbac::GROUP, registry::rbac::VERSION, plural)
+            })
             .map(|resource| {
                 let follower = Follower {
                     store: store.clone(),
@@ -186,8 +193,8 @@ impl Follower {
                 Err(_) => return,
             };
             while let Some(event) = events.recv().await {
-                if let Some(rv) = registry::meta::resource_version(&event.object)
-                    .and_then(|rv| rv.parse().ok())
+                if let Some(rv) =
+                    registry::meta::resource_version(&event.object).and_then(|rv| rv.parse().ok())
                 {
                     revision = rv;
                 }
@@ -216,4 +223,3 @@ fn key_of(object: &serde_json::Value) -> (Option<String>, String) {
         registry::meta::name(object).unwrap_or_default().to_owned(),
     )
 }
-

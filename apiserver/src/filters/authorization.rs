@@ -11,7 +11,12 @@ use crate::authorization::{forbidden, Attributes, Authorizer};
 use crate::request::{self, Target};
 
 /// The attributes of a request by `user`.
-pub fn attributes(method: &Method, path: &str, query: &[(String, String)], user: &User) -> Attributes {
+pub fn attributes(
+    method: &Method,
+    path: &str,
+    query: &[(String, String)],
+    user: &User,
+) -> Attributes {
     let watch = query
         .iter()
         .find(|(k, _)| k == "watch")
@@ -70,7 +75,10 @@ fn exact_name(query: &[(String, String)]) -> Option<String> {
 
 /// Whether the chain allows the request: `Ok`, a 403, or a plain 500 when an authorizer
 /// failed and none allowed.
-pub async fn authorize(authorizer: &dyn Authorizer, attributes: &Attributes) -> Result<(), Refusal> {
+pub async fn authorize(
+    authorizer: &dyn Authorizer,
+    attributes: &Attributes,
+) -> Result<(), Refusal> {
     let decision = authorizer.authorize(attributes).await;
     if decision.allowed() {
         return Ok(());
@@ -86,7 +94,10 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -112,7 +123,10 @@ mod tests {
         assert_eq!(a.verb, "deletecollection");
         let a = attributes(&Method::GET, "/apis/fleet.k0rdent.io/v1alpha1", &[], &user);
         assert!(!a.resource_request);
-        assert_eq!((a.verb.as_str(), a.path.as_str()), ("get", "/apis/fleet.k0rdent.io/v1alpha1"));
+        assert_eq!(
+            (a.verb.as_str(), a.path.as_str()),
+            ("get", "/apis/fleet.k0rdent.io/v1alpha1")
+        );
         let a = attributes(&Method::POST, "/version", &[], &user);
         assert_eq!(a.verb, "post");
         let a = attributes(

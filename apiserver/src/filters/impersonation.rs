@@ -30,10 +30,18 @@ impl Wanted {
     /// ResourceVersion FieldPath), for the error message.
     fn go_value(&self) -> String {
         let (kind, namespace, name, api_version, field_path) = match self {
-            Wanted::ServiceAccount { namespace, name } => ("ServiceAccount", namespace.as_str(), name.as_str(), "", ""),
+            Wanted::ServiceAccount { namespace, name } => {
+                ("ServiceAccount", namespace.as_str(), name.as_str(), "", "")
+            }
             Wanted::User(name) => ("User", "", name.as_str(), "", ""),
             Wanted::Group(name) => ("Group", "", name.as_str(), "", ""),
-            Wanted::Extra { key, value } => ("UserExtra", "", value.as_str(), "authentication.k8s.io/v1", key.as_str()),
+            Wanted::Extra { key, value } => (
+                "UserExtra",
+                "",
+                value.as_str(),
+                "authentication.k8s.io/v1",
+                key.as_str(),
+            ),
             Wanted::Uid(uid) => ("UID", "", uid.as_str(), "authentication.k8s.io/v1", ""),
         };
         format!("{{{kind} {namespace} {name}  {api_version}  {field_path}}}")
@@ -81,7 +89,12 @@ impl Wanted {
 /// What the headers ask for; an error for groups, extras or a UID without a user (a plain
 /// 500 up to Kubernetes 1.34, whose behaviour this server reports).
 fn wanted(headers: &HeaderMap) -> Result<Vec<Wanted>, Refusal> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
     let mut wanted = Vec::new();
     let user = text(USER);
     if !user.is_empty() {
@@ -90,7 +103,11 @@ fn wanted(headers: &HeaderMap) -> Result<Vec<Wanted>, Refusal> {
             None => Wanted::User(user.to_owned()),
         });
     }
-    for group in headers.get_all(GROUP).iter().filter_map(|v| v.to_str().ok()) {
+    for group in headers
+        .get_all(GROUP)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+    {
         wanted.push(Wanted::Group(group.to_owned()));
     }
     for name in headers.keys() {
@@ -137,7 +154,10 @@ fn percent_decode(key: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            match key.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            match key
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 Some(b) => {
                     out.push(b);
                     i += 3;
@@ -185,7 +205,9 @@ pub async fn impersonate(
             }
             Wanted::User(name) => user.name = name.clone(),
             Wanted::Group(group) => user.groups.push(group.clone()),
-            Wanted::Extra { key, value } => extra.entry(key.clone()).or_default().push(value.clone()),
+            Wanted::Extra { key, value } => {
+                extra.entry(key.clone()).or_default().push(value.clone())
+            }
             Wanted::Uid(uid) => user.uid = uid.clone(),
         }
     }
@@ -236,7 +258,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (k, v) in pairs {
-            map.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            map.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         map
     }
@@ -265,17 +290,26 @@ mod tests {
     #[tokio::test]
     async fn service_accounts_get_their_groups() {
         let mut h = headers(&[("Impersonate-User", "system:serviceaccount:team-a:builder")]);
-        let (user, _) = impersonate(&Allow(vec!["builder"]), alice(), &mut h).await.unwrap();
+        let (user, _) = impersonate(&Allow(vec!["builder"]), alice(), &mut h)
+            .await
+            .unwrap();
         assert_eq!(
             user.groups,
-            ["system:serviceaccounts", "system:serviceaccounts:team-a", AUTHENTICATED]
+            [
+                "system:serviceaccounts",
+                "system:serviceaccounts:team-a",
+                AUTHENTICATED
+            ]
         );
     }
 
     #[tokio::test]
     async fn denied_pieces_are_forbidden_with_upstreams_message() {
         let mut h = headers(&[("Impersonate-User", "bob")]);
-        let Refusal::Status(error) = impersonate(&Allow(vec![]), alice(), &mut h).await.unwrap_err() else {
+        let Refusal::Status(error) = impersonate(&Allow(vec![]), alice(), &mut h)
+            .await
+            .unwrap_err()
+        else {
             panic!("a Status")
         };
         assert_eq!(error.code(), 403);
@@ -284,7 +318,9 @@ mod tests {
             "users \"bob\" is forbidden: User \"alice\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
         );
         let mut h = headers(&[("Impersonate-Group", "devs")]);
-        let error = impersonate(&Allow(vec!["devs"]), alice(), &mut h).await.unwrap_err();
+        let error = impersonate(&Allow(vec!["devs"]), alice(), &mut h)
+            .await
+            .unwrap_err();
         assert_eq!(
             error,
             Refusal::Internal("requested [{Group  devs    }] without impersonating a user".into())

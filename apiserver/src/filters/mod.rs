@@ -1,10 +1,10 @@
 //! What happens to every request before a handler sees it, in this order: authentication,
 //! impersonation, authorization (audit records the outcome around them).
 
+pub mod audit;
 pub mod authentication;
 pub mod authorization;
 pub mod impersonation;
-pub mod audit;
 
 use http::Response;
 use registry::ApiError;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use http::{Response, StatusCode};
 use registry::field::FieldError;
-use registry::{ApiError, Catalog, ResourceDefinition, Scope, SchemalessStrategy};
+use registry::{ApiError, Catalog, ResourceDefinition, SchemalessStrategy, Scope};
 use serde_json::{json, Map, Value};
 
 use super::{body, options, Call};
@@ -23,12 +23,42 @@ pub const AUTHENTICATION: &str = "authentication.k8s.io";
 /// Registers the review resources.
 pub fn install(catalog: &Catalog) -> Result<(), registry::catalog::AlreadyRegistered> {
     let kinds = [
-        (AUTHORIZATION, "SubjectAccessReview", "subjectaccessreviews", Scope::Cluster),
-        (AUTHORIZATION, "LocalSubjectAccessReview", "localsubjectaccessreviews", Scope::Namespaced),
-        (AUTHORIZATION, "SelfSubjectAccessReview", "selfsubjectaccessreviews", Scope::Cluster),
-        (AUTHORIZATION, "SelfSubjectRulesReview", "selfsubjectrulesreviews", Scope::Cluster),
-        (AUTHENTICATION, "SelfSubjectReview", "selfsubjectreviews", Scope::Cluster),
-        (AUTHENTICATION, "TokenReview", "tokenreviews", Scope::Cluster),
+        (
+            AUTHORIZATION,
+            "SubjectAccessReview",
+            "subjectaccessreviews",
+            Scope::Cluster,
+        ),
+        (
+            AUTHORIZATION,
+            "LocalSubjectAccessReview",
+            "localsubjectaccessreviews",
+            Scope::Namespaced,
+        ),
+        (
+            AUTHORIZATION,
+            "SelfSubjectAccessReview",
+            "selfsubjectaccessreviews",
+            Scope::Cluster,
+        ),
+        (
+            AUTHORIZATION,
+            "SelfSubjectRulesReview",
+            "selfsubjectrulesreviews",
+            Scope::Cluster,
+        ),
+        (
+            AUTHENTICATION,
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            Scope::Cluster,
+        ),
+        (
+            AUTHENTICATION,
+            "TokenReview",
+            "tokenreviews",
+            Scope::Cluster,
+        ),
     ];
     for (group, kind, plural, scope) in kinds {
         let mut def = ResourceDefinition::new(group, "v1", kind, plural, scope);
@@ -121,7 +151,12 @@ fn is_empty(v: &Value) -> bool {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -188,7 +223,9 @@ async fn subject_access_review(
     }
     if let Some(namespace) = namespace {
         // ValidateLocalSubjectAccessReview: the review is about its own namespace only.
-        let asked = spec["resourceAttributes"]["namespace"].as_str().unwrap_or_default();
+        let asked = spec["resourceAttributes"]["namespace"]
+            .as_str()
+            .unwrap_or_default();
         if spec["resourceAttributes"].is_null() {
             errors.push(FieldError::invalid_raw(
                 "spec.nonResourceAttributes",
@@ -279,7 +316,10 @@ fn self_subject_review(user: &User) -> Value {
 /// TokenReview with this server's own token authenticators (static token file, then its
 /// own TokenReview delegation).
 async fn token_review(server: &crate::ApiServer, mut object: Value) -> Result<Value, ApiError> {
-    let token = object["spec"]["token"].as_str().unwrap_or_default().to_owned();
+    let token = object["spec"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     if token.is_empty() {
         invalid(AUTHENTICATION, &[FieldError::required("spec.token", "")])?;
     }

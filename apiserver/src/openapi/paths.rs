@@ -110,7 +110,10 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
             responses: vec![("200", kind.clone()), ("201", kind.clone())],
             validates: true,
         };
-        paths.insert(collection, path_item(r, style, vec![create], d.namespaced(), false));
+        paths.insert(
+            collection,
+            path_item(r, style, vec![create], d.namespaced(), false),
+        );
         return paths;
     }
     let collection_ops = vec![

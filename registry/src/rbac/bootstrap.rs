@@ -88,7 +88,8 @@ pub fn cluster_roles() -> Vec<Value> {
         {"apiGroups": [FLEET], "resources": with_status(&all_fleet), "verbs": READ},
         {"apiGroups": [FLEET], "resources": TENANT_WRITABLE.iter().chain(ADMIN_WRITABLE).collect::<Vec<_>>(), "verbs": WRITE},
     ]);
-    let aggregate = |to: &str| json!({format!("rbac.authorization.k8s.io/aggregate-to-{to}"): "true"});
+    let aggregate =
+        |to: &str| json!({format!("rbac.authorization.k8s.io/aggregate-to-{to}"): "true"});
     vec![
         cluster_role(
             "system:discovery",
@@ -137,12 +138,20 @@ pub async fn ensure(store: &GenericStore, catalog: &Catalog) -> Result<()> {
             .find(super::GROUP, super::VERSION, plural)
             .ok_or_else(|| ApiError::internal(format!("{plural} are not registered")))?;
         for object in objects {
-            let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+            let name = object["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             let current = match store.get(&resource, None, &name).await {
                 Ok(current) => current,
                 Err(e) if e.code() == 404 => {
-                    match store.create(&resource, None, object, &WriteOptions::default()).await {
-                        Ok(_) => tracing::info!(resource = plural, name, "created bootstrap policy"),
+                    match store
+                        .create(&resource, None, object, &WriteOptions::default())
+                        .await
+                    {
+                        Ok(_) => {
+                            tracing::info!(resource = plural, name, "created bootstrap policy")
+                        }
                         Err(e) if e.code() == 409 => {} // Another replica was first.
                         Err(e) => return Err(e),
                     }
@@ -164,7 +173,11 @@ pub async fn ensure(store: &GenericStore, catalog: &Catalog) -> Result<()> {
                     }
                 }
             }
-            for (key, value) in object["metadata"]["labels"].as_object().into_iter().flatten() {
+            for (key, value) in object["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
                 updated["metadata"]["labels"][key] = value.clone();
             }
             if updated != current {
@@ -192,13 +205,26 @@ mod tests {
     #[test]
     fn tenant_roles_aggregate_into_the_host_clusters_roles() {
         let roles = cluster_roles();
-        let names: Vec<&str> = roles.iter().map(|r| r["metadata"]["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = roles
+            .iter()
+            .map(|r| r["metadata"]["name"].as_str().unwrap())
+            .collect();
         assert_eq!(
             names,
-            ["system:discovery", "system:basic-user", "system:public-info-viewer", "fleet:view", "fleet:edit", "fleet:admin"]
+            [
+                "system:discovery",
+                "system:basic-user",
+                "system:public-info-viewer",
+                "fleet:view",
+                "fleet:edit",
+                "fleet:admin"
+            ]
         );
         let edit = &roles[4];
-        assert_eq!(edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"], "true");
+        assert_eq!(
+            edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"],
+            "true"
+        );
         let writable = edit["rules"][1]["resources"].as_array().unwrap();
         assert!(!writable.contains(&json!("credentials")));
         assert!(!writable.contains(&json!("pricelists")));

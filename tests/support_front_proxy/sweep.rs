@@ -1,0 +1,405 @@
+//! The discovery-driven authorization sweep: every resource and subresource discovery lists,
+//! every verb it advertises, sent as one user through the front proxy, in two namespaces (or
+//! at the cluster scope). Which requests are allowed comes from a model of the RBAC rules
+//! written here (`Policy`), never from asking the server.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::{assert_forbidden, Proxied, Refused};
+use crate::support::{Raw, Reply};
+
+/// The name of the object the admin creates for each kind, in each namespace.
+pub const FIXTURE: &str = "sweep";
+/// The name of the objects the swept user creates.
+const CREATED: &str = "made-by-sweep";
+/// The verbs of a resource in the order they are sent: reads, then writes, deletes last.
+const ORDER: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+];
+
+/// A resource or subresource as discovery (`/api/<v>`, `/apis/<g>/<v>`) lists it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub group: String,
+    pub version: String,
+    pub resource: String,
+    pub subresource: Option<String>,
+    pub kind: String,
+    pub namespaced: bool,
+    pub verbs: Vec<String>,
+}
+
+impl Found {
+    /// `resource` or `resource/subresource`, as RBAC rules name it.
+    pub fn combined(&self) -> String {
+        match &self.subresource {
+            Some(sub) => format!("{}/{sub}", self.resource),
+            None => self.resource.clone(),
+        }
+    }
+
+    fn prefix(&self) -> String {
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The collection in `namespace` ("" for every namespace or the cluster scope).
+    pub fn collection(&self, namespace: &str) -> String {
+        if namespace.is_empty() {
+            format!("{}/{}", self.prefix(), self.resource)
+        } else {
+            format!(
+                "{}/namespaces/{namespace}/{}",
+                self.prefix(),
+                self.resource
+            )
+        }
+    }
+
+    /// The object `name` in `namespace`, or its subresource.
+    pub fn object(&self, namespace: &str, name: &str) -> String {
+        let object = format!("{}/{name}", self.collection(namespace));
+        match &self.subresource {
+            Some(sub) => format!("{object}/{sub}"),
+            None => object,
+        }
+    }
+
+    pub fn advertises(&self, verb: &str) -> bool {
+        self.verbs.iter().any(|v| v == verb)
+    }
+
+    /// The namespaces a request goes to: two for namespaced kinds, the cluster scope ("")
+    /// otherwise.
+    pub fn namespaces<'a>(&self, namespaces: &[&'a str]) -> Vec<&'a str> {
+        if self.namespaced {
+            namespaces.to_vec()
+        } else {
+            vec![""]
+        }
+    }
+
+    /// A new object of this kind named `name`; kinds with required fields get them here.
+    pub fn fixture(&self, namespace: &str, name: &str) -> Value {
+        let api_version = if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        };
+        let mut object = json!({
+            "apiVersion": api_version,
+            "kind": self.kind,
+            "metadata": {"name": name},
+        });
+        if !namespace.is_empty() {
+            object["metadata"]["namespace"] = json!(namespace);
+        }
+        let attributes = json!({
+            "namespace": namespace, "verb": "get", "group": "fleet.k0rdent.io",
+            "resource": "clusterdeployments",
+        });
+        let role_ref = json!({
+            "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "fleet:view",
+        });
+        let fields = match self.kind.as_str() {
+            "ClusterDeployment" => json!({"spec": {"template": "sweep-1", "credential": "aws"}}),
+            "Role" | "ClusterRole" => json!({"rules": [{
+                "apiGroups": ["fleet.k0rdent.io"], "resources": ["clusterdeployments"],
+                "verbs": ["get"],
+            }]}),
+            "RoleBinding" | "ClusterRoleBinding" => json!({
+                "roleRef": role_ref,
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "sweep-user"}],
+            }),
+            "SelfSubjectAccessReview" => json!({"spec": {"resourceAttributes": attributes}}),
+            "SubjectAccessReview" | "LocalSubjectAccessReview" => {
+                json!({"spec": {"user": "sweep-user", "resourceAttributes": attributes}})
+            }
+            "SelfSubjectRulesReview" => json!({"spec": {"namespace": "team-a"}}),
+            "TokenReview" => json!({"spec": {"token": "not-a-token"}}),
+            "SelfSubjectReview" => json!({}),
+            _ => json!({"spec": {}}),
+        };
+        for (field, value) in fields.as_object().into_iter().flatten() {
+            object[field] = value.clone();
+        }
+        object
+    }
+}
+
+async fn json_at(client: &kube::Client, proxied: &Proxied, path: &str) -> Value {
+    let reply = proxied.on(Raw::get(path)).send(client).await;
+    assert_eq!(reply.status, 200, "GET {path}: {}", reply.text());
+    reply.json()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Every resource and subresource of `/api`, `/apis` and their group-versions, read as
+/// `proxied`.
+pub async fn discover(client: &kube::Client, proxied: &Proxied) -> Vec<Found> {
+    let mut group_versions = Vec::new();
+    let legacy = json_at(client, proxied, "/api").await;
+    for version in strings(&legacy["versions"]) {
+        group_versions.push((String::new(), version));
+    }
+    let groups = json_at(client, proxied, "/apis").await;
+    for group in groups["groups"].as_array().expect("groups") {
+        let name = group["name"].as_str().expect("a group name");
+        for version in group["versions"].as_array().expect("versions") {
+            let version = version["version"].as_str().expect("a version");
+            group_versions.push((name.to_owned(), version.to_owned()));
+        }
+    }
+    let mut found = Vec::new();
+    for (group, version) in group_versions {
+        let path = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let list = json_at(client, proxied, &path).await;
+        for entry in list["resources"].as_array().expect("resources") {
+            let name = entry["name"].as_str().expect("a resource name");
+            let (resource, subresource) = match name.split_once('/') {
+                Some((resource, sub)) => (resource, Some(sub.to_owned())),
+                None => (name, None),
+            };
+            found.push(Found {
+                group: group.clone(),
+                version: version.clone(),
+                resource: resource.to_owned(),
+                subresource,
+                kind: entry["kind"].as_str().expect("a kind").to_owned(),
+                namespaced: entry["namespaced"].as_bool().expect("namespaced"),
+                verbs: strings(&entry["verbs"]),
+            });
+        }
+    }
+    found
+}
+
+/// One RBAC policy rule over resources, matched as upstream's `RuleAllows` does
+/// (`pkg/apis/rbac/v1/evaluation_helpers.go`): `*` matches every resource and subresource;
+/// otherwise `resource/subresource` must be listed exactly.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub verbs: Vec<&'static str>,
+    pub groups: Vec<&'static str>,
+    pub resources: Vec<String>,
+}
+
+impl Rule {
+    pub fn new(verbs: &[&'static str], groups: &[&'static str], resources: &[&str]) -> Self {
+        Rule {
+            verbs: verbs.to_vec(),
+            groups: groups.to_vec(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    fn allows(&self, verb: &str, group: &str, combined: &str) -> bool {
+        let any = |list: &[&str], wanted: &str| list.iter().any(|v| *v == "*" || *v == wanted);
+        any(&self.verbs, verb)
+            && any(&self.groups, group)
+            && self.resources.iter().any(|r| r == "*" || r == combined)
+    }
+}
+
+/// What one user may do: rules bound cluster-wide (ClusterRoleBindings) and rules bound in
+/// one namespace each (RoleBindings).
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub cluster: Vec<Rule>,
+    pub namespaces: BTreeMap<String, Vec<Rule>>,
+}
+
+impl Policy {
+    pub fn allows(&self, verb: &str, group: &str, combined: &str, namespace: &str) -> bool {
+        let local = self.namespaces.get(namespace).filter(|_| !namespace.is_empty());
+        self.cluster
+            .iter()
+            .chain(local.into_iter().flatten())
+            .any(|rule| rule.allows(verb, group, combined))
+    }
+}
+
+/// One request of the sweep and what the policy says of it.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub verb: String,
+    pub group: String,
+    pub combined: String,
+    pub namespace: String,
+    pub allowed: bool,
+}
+
+/// Sends every advertised verb of `found` as `user` (named by `proxied`) to every namespace
+/// of `namespaces` and checks the answer against `policy`: allowed requests reach the handler
+/// (anything but 401, 403 or a 5xx), the others get kube-apiserver's 403 exactly.
+pub async fn sweep(
+    client: &kube::Client,
+    proxied: &Proxied,
+    user: &str,
+    policy: &Policy,
+    found: &Found,
+    namespaces: &[&str],
+) -> Vec<Decision> {
+    let mut decisions = Vec::new();
+    for namespace in found.namespaces(namespaces) {
+        for verb in ORDER.iter().filter(|v| found.advertises(v)) {
+            let request = request(found, verb, namespace);
+            decisions.push(check(client, proxied, user, policy, found, &request).await);
+        }
+    }
+    // A namespaced kind's list and watch across every namespace are cluster-scoped requests.
+    if found.namespaced && found.subresource.is_none() {
+        for verb in ["list", "watch"].iter().filter(|v| found.advertises(v)) {
+            let request = request(found, verb, "");
+            decisions.push(check(client, proxied, user, policy, found, &request).await);
+        }
+    }
+    decisions
+}
+
+/// A request of the sweep: verb, where, the object name it names (none for collections).
+struct Request {
+    verb: &'static str,
+    namespace: String,
+    name: &'static str,
+    raw: Raw,
+}
+
+fn request(found: &Found, verb: &'static str, namespace: &str) -> Request {
+    let object = |name| found.object(namespace, name);
+    let merge = |path: &str| {
+        let body = json!({"metadata": {"labels": {"swept": "patched"}}});
+        Raw::new("PATCH", path)
+            .header("content-type", "application/merge-patch+json")
+            .body(serde_json::to_vec(&body).expect("JSON"))
+    };
+    let (name, raw) = match verb {
+        "get" => (FIXTURE, Raw::get(&object(FIXTURE))),
+        "list" => ("", Raw::get(&found.collection(namespace))),
+        "watch" => {
+            let path = format!("{}?watch=true&timeoutSeconds=1", found.collection(namespace));
+            ("", Raw::get(&path))
+        }
+        "create" => {
+            let fixture = found.fixture(namespace, CREATED);
+            if found.subresource.is_some() {
+                (FIXTURE, Raw::post(&object(FIXTURE)).json(&fixture))
+            } else {
+                ("", Raw::post(&found.collection(namespace)).json(&fixture))
+            }
+        }
+        "update" => {
+            let fixture = found.fixture(namespace, FIXTURE);
+            (FIXTURE, Raw::put(&object(FIXTURE)).json(&fixture))
+        }
+        "patch" => (FIXTURE, merge(&object(FIXTURE))),
+        "delete" => (FIXTURE, Raw::delete(&object(FIXTURE))),
+        "deletecollection" => ("", Raw::delete(&found.collection(namespace))),
+        other => panic!("the sweep sends no {other}"),
+    };
+    Request {
+        verb,
+        namespace: namespace.to_owned(),
+        name,
+        raw,
+    }
+}
+
+async fn check(
+    client: &kube::Client,
+    proxied: &Proxied,
+    user: &str,
+    policy: &Policy,
+    found: &Found,
+    request: &Request,
+) -> Decision {
+    let combined = found.combined();
+    let namespace = request.namespace.as_str();
+    let allowed = policy.allows(request.verb, &found.group, &combined, namespace);
+    let what = format!(
+        "{user} {} {combined}.{} in {namespace:?} (allowed: {allowed}): {:?}",
+        request.verb, found.group, request.raw
+    );
+    let reply = proxied.on(request.raw.clone()).send(client).await;
+    if allowed {
+        assert_reaches_handler(&reply, &what);
+    } else {
+        let refused = Refused {
+            group: &found.group,
+            resource: &found.resource,
+            name: request.name,
+        };
+        let message = forbidden_message(user, request.verb, found, request.name, namespace);
+        assert_forbidden(&reply, &refused, &message, &what);
+    }
+    Decision {
+        verb: request.verb.to_owned(),
+        group: found.group.clone(),
+        combined,
+        namespace: namespace.to_owned(),
+        allowed,
+    }
+}
+
+/// An allowed request is answered by its handler, whatever that says.
+pub fn assert_reaches_handler(reply: &Reply, what: &str) {
+    assert!(
+        !matches!(reply.status, 401 | 403) && reply.status < 500,
+        "{what}: HTTP {} {}",
+        reply.status,
+        reply.text()
+    );
+}
+
+/// kube-apiserver's message of a refused resource request (`forbiddenMessage` and
+/// `apierrors.NewForbidden`).
+pub fn forbidden_message(
+    user: &str,
+    verb: &str,
+    found: &Found,
+    name: &str,
+    namespace: &str,
+) -> String {
+    let qualified = if found.group.is_empty() {
+        found.resource.clone()
+    } else {
+        format!("{}.{}", found.resource, found.group)
+    };
+    let subject = if name.is_empty() {
+        qualified
+    } else {
+        format!("{qualified} {name:?}")
+    };
+    let scope = if namespace.is_empty() {
+        "at the cluster scope".to_owned()
+    } else {
+        format!("in the namespace {namespace:?}")
+    };
+    format!(
+        "{subject} is forbidden: User {user:?} cannot {verb} resource {:?} in API group {:?} {scope}",
+        found.combined(),
+        found.group
+    )
+}
