@@ -1,7 +1,7 @@
 //! The built-in rbac.authorization.k8s.io/v1 kinds through kubectl 1.32 and 1.33: declarative
 //! apply (which uses strategic merge patch for built-in kinds), plain `kubectl patch`,
-//! upstream's validation and immutable roleRef, and server-side columns. (kubectl's imperative
-//! `create role|rolebinding …` send protobuf bodies, which the server does not read yet.)
+//! upstream's validation and immutable roleRef, and server-side columns. kubectl's imperative
+//! `create role|rolebinding …` (protobuf bodies) are exercised in `tests/tenancy.rs`.
 
 mod support;
 
