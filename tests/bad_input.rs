@@ -435,7 +435,12 @@ async fn unknown_paths_and_media_types_are_refused(backend: Backend) {
     groups.sort();
     assert_eq!(
         groups,
-        ["fleet.k0rdent.io", "rbac.authorization.k8s.io"],
+        [
+            "authentication.k8s.io",
+            "authorization.k8s.io",
+            "fleet.k0rdent.io",
+            "rbac.authorization.k8s.io"
+        ],
         "{list}"
     );
     let fleet = items

@@ -108,6 +108,29 @@ impl Found {
                 });
                 object["subjects"] = json!([{"kind": "User", "name": "sweep-user"}]);
             }
+            // The reviews: create-only, about the sweep's own namespace, no name.
+            "SubjectAccessReview" | "LocalSubjectAccessReview" | "SelfSubjectAccessReview" => {
+                let attributes = json!({"namespace": NAMESPACE, "verb": "get",
+                    "group": "fleet.k0rdent.io", "resource": "clusterdeployments"});
+                object["metadata"] = if self.namespaced {
+                    json!({"namespace": NAMESPACE})
+                } else {
+                    json!({})
+                };
+                object["spec"] = json!({"resourceAttributes": attributes});
+                if self.kind != "SelfSubjectAccessReview" {
+                    object["spec"]["user"] = json!("sweep-user");
+                }
+            }
+            "SelfSubjectRulesReview" => {
+                object["metadata"] = json!({});
+                object["spec"] = json!({"namespace": NAMESPACE});
+            }
+            "SelfSubjectReview" => object["metadata"] = json!({}),
+            "TokenReview" => {
+                object["metadata"] = json!({});
+                object["spec"] = json!({"token": "not-a-token"});
+            }
             _ => object["spec"] = json!({}),
         }
         object
@@ -310,6 +333,19 @@ async fn sweep(client: &kube::Client, found: &Found) {
             .await;
         expect_not_allowed(&reply, &format!("{} (not advertised)", what(verb)));
     }
+    if found.verbs == ["create"] {
+        // A review: answered, not stored.
+        let answered = expect(
+            &resource_request(found, "create", name, &fixture)
+                .send(client)
+                .await,
+            201,
+            &what("create"),
+        );
+        assert_eq!(answered["kind"], found.kind.as_str(), "{answered}");
+        assert!(answered["status"].is_object(), "{answered}");
+        return;
+    }
     if !found.advertises("create") {
         // A read-only resource: only its collection verbs can be exercised without objects.
         for verb in ["list", "watch"].iter().filter(|v| found.advertises(v)) {
@@ -434,10 +470,12 @@ async fn sweep(client: &kube::Client, found: &Found) {
         let deleted = expect(&reply, 200, &what("deletecollection"));
         assert_eq!(deleted["kind"], format!("{}List", found.kind), "{deleted}");
         let list = json_at(client, &found.collection(), None).await;
+        // Only the sweep's objects (the bootstrap policy is there too).
         let left: Vec<&str> = list["items"]
             .as_array()
             .expect("items")
             .iter()
+            .filter(|i| !i["metadata"]["labels"]["sweep"].is_null())
             .map(|i| i["metadata"]["name"].as_str().expect("a name"))
             .collect();
         assert_eq!(left, ["sweep-d"], "the selector chose what went: {list}");

@@ -68,7 +68,16 @@ async fn discovery_finds_the_group_and_resource_with_scope_and_verbs(backend: Ba
     // The core group is always served, with no resources yet.
     let mut names: Vec<_> = aggregated.groups().map(|g| g.name()).collect();
     names.sort();
-    assert_eq!(names, ["", GROUP, "rbac.authorization.k8s.io"]);
+    assert_eq!(
+        names,
+        [
+            "",
+            "authentication.k8s.io",
+            "authorization.k8s.io",
+            GROUP,
+            "rbac.authorization.k8s.io"
+        ]
+    );
     let core = aggregated.groups().find(|g| g.name().is_empty()).unwrap();
     assert_eq!(core.versions().collect::<Vec<_>>(), ["v1"]);
     assert_eq!(core.recommended_resources().len(), 0);

@@ -130,7 +130,16 @@ fn lists_the_fleet_api_resources_and_reads_every_discovery_path(backend: Backend
     assert_eq!(apis["apiVersion"], "v1");
     let groups = apis["groups"].as_array().expect("groups");
     let names: Vec<&str> = groups.iter().filter_map(|g| g["name"].as_str()).collect();
-    assert_eq!(names, [GROUP, "rbac.authorization.k8s.io"], "{apis}");
+    assert_eq!(
+        names,
+        [
+            GROUP,
+            "rbac.authorization.k8s.io",
+            "authorization.k8s.io",
+            "authentication.k8s.io"
+        ],
+        "{apis}"
+    );
     group_entry(&groups[0]);
 
     let group = json(&kubectl.ok(&["get", "--raw", "/apis/fleet.k0rdent.io"]));

@@ -130,11 +130,11 @@ fn apply_patch_validate_and_print(version: &str) {
     );
     assert!(err.contains("cannot change roleRef"), "{err}");
     // Names are path segments: colons are fine, as in system:basic-user.
-    let colon = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: \"fleet:view\"}\nrules:\n- nonResourceURLs: [/healthz]\n  verbs: [get]\n";
+    let colon = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: \"team:view\"}\nrules:\n- nonResourceURLs: [/healthz]\n  verbs: [get]\n";
     let out = kubectl.ok_with(&["apply", "-f", "-"], Some(colon));
     assert_eq!(
         out.trim(),
-        "clusterrole.rbac.authorization.k8s.io/fleet:view created"
+        "clusterrole.rbac.authorization.k8s.io/team:view created"
     );
 }
 

@@ -221,9 +221,36 @@ async fn the_kubeconfig_command_issues_a_user_kubeconfig_kubectl_can_use() {
     let path = dir.path().join("alice.kubeconfig");
     std::fs::write(&path, &text).expect("writing alice's kubeconfig");
 
-    // kube-rs with alice's kubeconfig: authenticated (there is no authorization yet).
+    // kube-rs with alice's kubeconfig: authenticated as alice, who may do nothing yet.
     let alice = support::client_from(&path).await;
     let reply = Raw::get(DEFAULT_CLDS).send(&alice).await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert_eq!(
+        reply.json()["message"],
+        "clusterdeployments.fleet.k0rdent.io is forbidden: User \"alice\" cannot list resource \"clusterdeployments\" in API group \"fleet.k0rdent.io\" in the namespace \"default\""
+    );
+    // A RoleBinding of her group to fleet:view lets her read (once the authorizer's watch
+    // has seen it).
+    let binding = serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "team-a-view", "namespace": "default"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "fleet:view"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "team-a"}],
+    });
+    let created = Raw::post("/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings")
+        .json(&binding)
+        .send(&server.client().await)
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let reply = loop {
+        let reply = Raw::get(DEFAULT_CLDS).send(&alice).await;
+        if reply.status != 403 || std::time::Instant::now() > deadline {
+            break reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["items"][0]["metadata"]["name"], "prod");
     let logged_path = format!("path={DEFAULT_CLDS} ");

@@ -176,7 +176,7 @@ impl GenericStore {
                     );
                 }
             }
-            self.validate_create(res, namespace, &obj)?;
+            self.validate_create(res, namespace, &obj).await?;
             let name = meta::name(&obj).unwrap_or_default().to_owned();
             let key = self.key(res, namespace, &name);
             let value = self.encode(&key, &obj)?;
@@ -219,10 +219,38 @@ impl GenericStore {
         ))
     }
 
-    fn validate_create(&self, res: &Resource, namespace: Option<&str>, obj: &Value) -> Result<()> {
+    async fn validate_create(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        obj: &Value,
+    ) -> Result<()> {
         let mut errors = validate_object_meta(res, namespace, obj);
         errors.extend(res.strategy.validate(obj));
+        errors.extend(self.admit(res, namespace, obj, None).await);
         self.invalid_if_any(res, obj, errors)
+    }
+
+    /// The kind's admission checks (none for most kinds).
+    async fn admit(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        new: &Value,
+        old: Option<&Value>,
+    ) -> Vec<FieldError> {
+        match res.strategy.admission() {
+            None => Vec::new(),
+            Some(admission) => {
+                let request = crate::admission::Request {
+                    store: self,
+                    namespace,
+                    new,
+                    old,
+                };
+                admission.admit(&request).await
+            }
+        }
     }
 
     fn invalid_if_any(&self, res: &Resource, obj: &Value, errors: Vec<FieldError>) -> Result<()> {
@@ -273,6 +301,7 @@ impl GenericStore {
                 errors.extend(validate_object_meta(res, namespace, &obj));
                 errors.extend(res.strategy.validate(&obj));
                 errors.extend(res.strategy.validate_update(&obj, &old));
+                errors.extend(self.admit(res, namespace, &obj, Some(&old)).await);
                 if spec_changed(&obj, &old) {
                     let generation = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
                     meta::set(&mut obj, "generation", Some(Value::from(generation)));

@@ -17,22 +17,31 @@
 //! - [`fleet`]: the fleet.k0rdent.io group; one module per kind ([`clusterdeployment`]).
 
 pub mod catalog;
+pub mod admission;
 pub mod clusterdeployment;
+pub mod clustertemplate;
+pub mod credential;
 pub mod delete;
 pub mod field;
+pub mod fieldmanager;
 pub mod fleet;
 pub mod gc;
 pub mod generic;
 pub mod jsonpath;
 pub mod list;
 pub mod meta;
+pub mod multiclusterservice;
+pub mod pricelist;
 pub mod rbac;
 pub mod resource;
 pub mod schema;
 pub mod selector;
+pub mod servicetemplate;
+pub mod structural;
 pub mod status;
 pub mod strategic;
 pub mod strategy;
+pub mod templatesource;
 pub mod watch;
 
 pub use catalog::Catalog;

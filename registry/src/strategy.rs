@@ -17,11 +17,15 @@
 //! update of `/status`: everything but `.status` copied from the old object →
 //! [`Strategy::validate_status_update`] → stored.
 //!
+//! After validation (create and main-resource updates) the kind's [`Strategy::admission`]
+//! checks, which may read other objects, add their errors to the same 422.
+//!
 //! Only `prepare_*` and `default` may change the object. Strategies never invent `.status`:
 //! status is written by controllers through `/status`.
 
 use serde_json::Value;
 
+use crate::admission::Admission;
 use crate::field::FieldError;
 use crate::meta;
 
@@ -65,6 +69,12 @@ pub trait Strategy: Send + Sync + 'static {
     /// Warnings for the client on update.
     fn warnings_on_update(&self, _new: &Value, _old: &Value) -> Vec<String> {
         Vec::new()
+    }
+
+    /// Checks against other objects ([`crate::admission`]), run after `validate` and
+    /// `validate_update`.
+    fn admission(&self) -> Option<&dyn Admission> {
+        None
     }
 }
 

@@ -115,9 +115,9 @@ impl Proxied {
 
     /// `request` with these headers.
     pub fn on(&self, request: Raw) -> Raw {
-        self.headers
-            .iter()
-            .fold(request, |request, (name, value)| request.header(name, value))
+        self.headers.iter().fold(request, |request, (name, value)| {
+            request.header(name, value)
+        })
     }
 }
 

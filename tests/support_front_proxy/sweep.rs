@@ -60,11 +60,7 @@ impl Found {
         if namespace.is_empty() {
             format!("{}/{}", self.prefix(), self.resource)
         } else {
-            format!(
-                "{}/namespaces/{namespace}/{}",
-                self.prefix(),
-                self.resource
-            )
+            format!("{}/namespaces/{namespace}/{}", self.prefix(), self.resource)
         }
     }
 
@@ -148,7 +144,12 @@ async fn json_at(client: &kube::Client, proxied: &Proxied, path: &str) -> Value 
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -233,7 +234,10 @@ pub struct Policy {
 
 impl Policy {
     pub fn allows(&self, verb: &str, group: &str, combined: &str, namespace: &str) -> bool {
-        let local = self.namespaces.get(namespace).filter(|_| !namespace.is_empty());
+        let local = self
+            .namespaces
+            .get(namespace)
+            .filter(|_| !namespace.is_empty());
         self.cluster
             .iter()
             .chain(local.into_iter().flatten())
@@ -245,38 +249,95 @@ impl Policy {
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub verb: String,
-    pub group: String,
     pub combined: String,
     pub namespace: String,
     pub allowed: bool,
 }
 
-/// Sends every advertised verb of `found` as `user` (named by `proxied`) to every namespace
-/// of `namespaces` and checks the answer against `policy`: allowed requests reach the handler
-/// (anything but 401, 403 or a 5xx), the others get kube-apiserver's 403 exactly.
-pub async fn sweep(
-    client: &kube::Client,
-    proxied: &Proxied,
-    user: &str,
-    policy: &Policy,
-    found: &Found,
-    namespaces: &[&str],
-) -> Vec<Decision> {
-    let mut decisions = Vec::new();
-    for namespace in found.namespaces(namespaces) {
-        for verb in ORDER.iter().filter(|v| found.advertises(v)) {
-            let request = request(found, verb, namespace);
-            decisions.push(check(client, proxied, user, policy, found, &request).await);
+/// One user's sweep: the user's client (through the proxy) and headers, the admin's client
+/// (to read the current objects that updates send back), and the rules expected to hold.
+pub struct Sweeper<'a> {
+    pub proxy: &'a kube::Client,
+    pub admin: &'a kube::Client,
+    pub as_user: &'a Proxied,
+    pub user: &'a str,
+    pub policy: &'a Policy,
+    /// Where requests of namespaced kinds go.
+    pub namespaces: &'a [&'a str],
+}
+
+impl Sweeper<'_> {
+    /// Sends every advertised verb of `found` to every namespace (or the cluster scope) and
+    /// checks the answer against the policy: allowed requests reach the handler (anything
+    /// but 401, 403 or a 5xx), the others get kube-apiserver's 403 exactly.
+    pub async fn sweep(&self, found: &Found) -> Vec<Decision> {
+        let mut decisions = Vec::new();
+        for namespace in found.namespaces(self.namespaces) {
+            for verb in ORDER.iter().filter(|v| found.advertises(v)) {
+                let current = match *verb {
+                    "update" => self.current(found, namespace).await,
+                    _ => Value::Null,
+                };
+                let request = request(found, verb, namespace, current);
+                decisions.push(self.check(found, &request).await);
+            }
+        }
+        // A namespaced kind's list and watch in every namespace are cluster-scoped requests.
+        if found.namespaced && found.subresource.is_none() {
+            for verb in ["list", "watch"].iter().filter(|v| found.advertises(v)) {
+                let request = request(found, verb, "", Value::Null);
+                decisions.push(self.check(found, &request).await);
+            }
+        }
+        decisions
+    }
+
+    /// The admin's fixture as it is now (with its resourceVersion, for updates), or null.
+    async fn current(&self, found: &Found, namespace: &str) -> Value {
+        let main = Found {
+            subresource: None,
+            ..found.clone()
+        };
+        let reply = Raw::get(&main.object(namespace, FIXTURE))
+            .send(self.admin)
+            .await;
+        if reply.status == 200 {
+            reply.json()
+        } else {
+            Value::Null
         }
     }
-    // A namespaced kind's list and watch across every namespace are cluster-scoped requests.
-    if found.namespaced && found.subresource.is_none() {
-        for verb in ["list", "watch"].iter().filter(|v| found.advertises(v)) {
-            let request = request(found, verb, "");
-            decisions.push(check(client, proxied, user, policy, found, &request).await);
+
+    async fn check(&self, found: &Found, request: &Request) -> Decision {
+        let combined = found.combined();
+        let namespace = request.namespace.as_str();
+        let allowed = self
+            .policy
+            .allows(request.verb, &found.group, &combined, namespace);
+        let what = format!(
+            "{} {} {combined}.{} in {namespace:?} (allowed: {allowed}): {:?}",
+            self.user, request.verb, found.group, request.raw
+        );
+        let reply = self.as_user.on(request.raw.clone()).send(self.proxy).await;
+        if allowed {
+            assert_reaches_handler(&reply, &what);
+        } else {
+            let refused = Refused {
+                group: &found.group,
+                resource: &found.resource,
+                name: request.name,
+            };
+            let message =
+                forbidden_message(self.user, request.verb, found, request.name, namespace);
+            assert_forbidden(&reply, &refused, &message, &what);
+        }
+        Decision {
+            verb: request.verb.to_owned(),
+            combined,
+            namespace: namespace.to_owned(),
+            allowed,
         }
     }
-    decisions
 }
 
 /// A request of the sweep: verb, where, the object name it names (none for collections).
@@ -287,7 +348,8 @@ struct Request {
     raw: Raw,
 }
 
-fn request(found: &Found, verb: &'static str, namespace: &str) -> Request {
+/// The request of `verb`; an update sends back `current` (when there is one) relabelled.
+fn request(found: &Found, verb: &'static str, namespace: &str, current: Value) -> Request {
     let object = |name| found.object(namespace, name);
     let merge = |path: &str| {
         let body = json!({"metadata": {"labels": {"swept": "patched"}}});
@@ -299,7 +361,10 @@ fn request(found: &Found, verb: &'static str, namespace: &str) -> Request {
         "get" => (FIXTURE, Raw::get(&object(FIXTURE))),
         "list" => ("", Raw::get(&found.collection(namespace))),
         "watch" => {
-            let path = format!("{}?watch=true&timeoutSeconds=1", found.collection(namespace));
+            let path = format!(
+                "{}?watch=true&timeoutSeconds=1",
+                found.collection(namespace)
+            );
             ("", Raw::get(&path))
         }
         "create" => {
@@ -311,8 +376,13 @@ fn request(found: &Found, verb: &'static str, namespace: &str) -> Request {
             }
         }
         "update" => {
-            let fixture = found.fixture(namespace, FIXTURE);
-            (FIXTURE, Raw::put(&object(FIXTURE)).json(&fixture))
+            let mut body = if current.is_null() {
+                found.fixture(namespace, FIXTURE)
+            } else {
+                current
+            };
+            body["metadata"]["labels"]["swept"] = json!("updated");
+            (FIXTURE, Raw::put(&object(FIXTURE)).json(&body))
         }
         "patch" => (FIXTURE, merge(&object(FIXTURE))),
         "delete" => (FIXTURE, Raw::delete(&object(FIXTURE))),
@@ -324,42 +394,6 @@ fn request(found: &Found, verb: &'static str, namespace: &str) -> Request {
         namespace: namespace.to_owned(),
         name,
         raw,
-    }
-}
-
-async fn check(
-    client: &kube::Client,
-    proxied: &Proxied,
-    user: &str,
-    policy: &Policy,
-    found: &Found,
-    request: &Request,
-) -> Decision {
-    let combined = found.combined();
-    let namespace = request.namespace.as_str();
-    let allowed = policy.allows(request.verb, &found.group, &combined, namespace);
-    let what = format!(
-        "{user} {} {combined}.{} in {namespace:?} (allowed: {allowed}): {:?}",
-        request.verb, found.group, request.raw
-    );
-    let reply = proxied.on(request.raw.clone()).send(client).await;
-    if allowed {
-        assert_reaches_handler(&reply, &what);
-    } else {
-        let refused = Refused {
-            group: &found.group,
-            resource: &found.resource,
-            name: request.name,
-        };
-        let message = forbidden_message(user, request.verb, found, request.name, namespace);
-        assert_forbidden(&reply, &refused, &message, &what);
-    }
-    Decision {
-        verb: request.verb.to_owned(),
-        group: found.group.clone(),
-        combined,
-        namespace: namespace.to_owned(),
-        allowed,
     }
 }
 

@@ -31,7 +31,15 @@ impl Refusal {
     /// The response; `request_uri` is the path and query.
     pub fn respond(&self, request_uri: &str) -> Response<Body> {
         match self {
-            Refusal::Status(error) => response::error(error),
+            Refusal::Status(error) => {
+                // As responsewriters.RespondWithError.
+                let mut response = response::error(error);
+                response.headers_mut().insert(
+                    "X-Content-Type-Options",
+                    http::HeaderValue::from_static("nosniff"),
+                );
+                response
+            }
             Refusal::Internal(error) => {
                 // Go's http.Error after the sanitizer of responsewriters/errors.go.
                 let text = format!("Internal Server Error: {request_uri:?}: {error}")
