@@ -388,10 +388,9 @@ fn auth_can_i_and_whoami_report_the_team_editors_rights(backend: Backend, versio
     );
     assert_eq!(no.status.code(), Some(1), "{no:?}");
 
-    // Credentials are readable but not writable with fleet:edit. They are not served yet, so
-    // `can-i` would send them without their group; a SelfSubjectAccessReview names it. (The
-    // review kinds have no PATCH in OpenAPI v3, so kubectl's validation would fall back to
-    // OpenAPI v2 in protobuf, which the server does not offer: hence --validate=false.)
+    // Credentials are readable but not writable with fleet:edit; a SelfSubjectAccessReview
+    // names their group. (`create -f` of a review validates against OpenAPI v2 in protobuf:
+    // the review kinds have no PATCH operation in v3.)
     for (verb, allowed) in [("get", "true"), ("watch", "true"), ("create", "false")] {
         let review = format!(
             "apiVersion: authorization.k8s.io/v1\nkind: SelfSubjectAccessReview\nspec:\n  \
@@ -403,7 +402,6 @@ fn auth_can_i_and_whoami_report_the_team_editors_rights(backend: Backend, versio
                 "create",
                 "-f",
                 "-",
-                "--validate=false",
                 "-o",
                 "jsonpath={.status.allowed}",
             ],

@@ -133,7 +133,7 @@ impl ApiServer {
             .map(str::to_owned)
             .unwrap_or_else(registry::meta::new_uid);
         let (mut parts, body) = req.into_parts();
-        let mut body = body.boxed();
+        let body = body.boxed();
         let query: Vec<(String, String)> = parts
             .uri
             .query()
@@ -154,59 +154,46 @@ impl ApiServer {
             _ => User::default(),
         };
         let asked = filters::authorization::attributes(&method, &path, &query, &requestor);
-        let mut event = self.access.audit.as_ref().and_then(|log| {
-            filters::audit::start(
-                log,
-                filters::audit::Start {
-                    audit_id: &audit_id,
-                    received,
-                    attributes: &asked,
-                    impersonated: None,
-                    request_uri: &request_uri,
-                    user_agent: &user_agent,
-                    source_ip: connection.remote.ip().to_string(),
-                },
-            )
+        let mut audit = self.access.audit.as_ref().and_then(|log| {
+            let start = filters::audit::Start {
+                audit_id: &audit_id,
+                received,
+                attributes: &asked,
+                request_uri: &request_uri,
+                user_agent: &user_agent,
+                source_ip: connection.remote.ip().to_string(),
+            };
+            filters::audit::RequestAudit::start(log, start, authenticated.is_err())
         });
         let admitted = match authenticated {
             Err(e) => Err(Refusal::Status(e)),
-            Ok(user) => self.admit(&mut parts, &query, user).await,
+            Ok(user) => self.admit(&mut parts, &query, user, audit.as_mut()).await,
         };
-        let mut user_name = match &admitted {
-            Ok(Some((user, _))) => user.name.clone(),
+        let user_name = match &admitted {
+            Ok(Some(user)) => user.name.clone(),
+            _ if requestor.name.is_empty() => authentication::ANONYMOUS.into(),
             _ => requestor.name.clone(),
         };
-        if user_name.is_empty() {
-            user_name = authentication::ANONYMOUS.into();
-        }
-        if let (Some(event), Ok(Some((user, Some(_original))))) = (&mut event, &admitted) {
-            event.impersonated_user = Some(filters::audit::user_info(user));
-        }
-        if let Some(event) = &mut event {
-            if admitted.is_ok() && filters::audit::wants_request_body(event) && has_body(&method) {
-                match read_ahead(body).await {
-                    Ok((bytes, rest)) => {
-                        filters::audit::request_body(event, &bytes, method == Method::PATCH);
-                        body = rest;
-                    }
-                    Err(e) => {
-                        let refused = response::error(&e);
-                        return self.finish(event.clone(), refused, false, &audit_id).await;
-                    }
-                }
-            }
-        }
-        let streaming = asked.verb == "watch";
-        let response = match admitted {
-            Err(refusal) => refusal.respond(&request_uri),
-            Ok(user) => {
+        // The audit record reads the body ahead (it names the object of a create).
+        let body = match (&mut audit, admitted.is_ok() && has_body(&method)) {
+            (Some(audit), true) => read_ahead(body).await.map(|(bytes, rest)| {
+                audit.request_body(&bytes, method == Method::PATCH);
+                rest
+            }),
+            _ => Ok(body),
+        };
+        let response = match (admitted, body) {
+            (Err(refusal), _) => refusal.respond(&request_uri),
+            (Ok(_), Err(e)) => response::error(&e),
+            (Ok(user), Ok(body)) => {
                 let req = Request::from_parts(parts, body);
-                self.route(req, query, user.map(|(u, _)| u)).await
+                self.route(req, query, user).await
             }
         };
-        let response = match event {
-            Some(event) => self.finish(event, response, streaming, &audit_id).await,
-            None => with_audit_id(response, &audit_id),
+        let response = with_audit_id(response, &audit_id);
+        let response = match audit {
+            Some(audit) => audit.finish(response, asked.verb == "watch").await,
+            None => response,
         };
         tracing::info!(
             verb = %method,
@@ -220,28 +207,16 @@ impl ApiServer {
         response
     }
 
-    async fn finish(
-        &self,
-        event: audit::Event,
-        response: Response<Body>,
-        streaming: bool,
-        audit_id: &str,
-    ) -> Response<Body> {
-        let response = with_audit_id(response, audit_id);
-        match &self.access.audit {
-            Some(log) => filters::audit::finish(log.clone(), event, response, streaming).await,
-            None => response,
-        }
-    }
-
-    /// Impersonation and authorization of an authenticated request: the user it acts as (and
-    /// whether that is an impersonation), `None` for public paths asked without credentials.
+    /// Impersonation and authorization of an authenticated request: the user it acts as,
+    /// `None` for public paths asked without credentials. The audit record learns the
+    /// impersonated user and the decision.
     async fn admit(
         &self,
         parts: &mut http::request::Parts,
         query: &[(String, String)],
         user: Option<User>,
-    ) -> Result<Option<(User, Option<User>)>, Refusal> {
+        mut audit: Option<&mut filters::audit::RequestAudit>,
+    ) -> Result<Option<User>, Refusal> {
         let Some(user) = user else {
             return Ok(None);
         };
@@ -249,11 +224,29 @@ impl ApiServer {
         let authorizer = self.access.authorizer.as_ref();
         let (user, original) =
             filters::impersonation::impersonate(authorizer, user, &mut parts.headers).await?;
+        if let (Some(audit), Some(_)) = (audit.as_deref_mut(), &original) {
+            audit.impersonated(&user);
+        }
         if !authentication::is_public(&path) {
             let attributes = filters::authorization::attributes(&parts.method, &path, query, &user);
-            filters::authorization::authorize(authorizer, &attributes).await?;
+            let (decision, outcome) =
+                filters::authorization::authorize(authorizer, &attributes).await;
+            if let Some(audit) = audit {
+                let allowed = if decision.allowed() {
+                    "allow"
+                } else {
+                    "forbid"
+                };
+                audit.annotate("authorization.k8s.io/decision", allowed);
+                let reason = match &decision.error {
+                    Some(_) if !decision.allowed() => "internal error",
+                    _ => decision.reason.as_str(),
+                };
+                audit.annotate("authorization.k8s.io/reason", reason);
+            }
+            outcome?;
         }
-        Ok(Some((user, original)))
+        Ok(Some(user))
     }
 
     async fn route(

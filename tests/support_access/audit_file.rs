@@ -66,24 +66,38 @@ impl AuditFile {
             .collect()
     }
 
-    /// The events of one request once its `ResponseComplete` event is on disk; panics when it
-    /// does not come within 10 s.
-    pub async fn completed(&self, audit_id: &str) -> Vec<Value> {
+    /// The events of one request once one at `stage` is on disk; panics when none comes
+    /// within 10 s.
+    pub async fn reached(&self, audit_id: &str, stage: &str) -> Vec<Value> {
+        self.reached_any(audit_id, &[stage]).await
+    }
+
+    /// The events of one request once one at any of `stages` is on disk; panics when none
+    /// comes within 10 s.
+    pub async fn reached_any(&self, audit_id: &str, stages: &[&str]) -> Vec<Value> {
         let deadline = Instant::now() + WRITE_WAIT;
         loop {
             let events = self.events_of(audit_id);
-            if events.iter().any(|e| e["stage"] == "ResponseComplete") {
+            if events
+                .iter()
+                .any(|e| stages.iter().any(|s| e["stage"] == *s))
+            {
                 return events;
             }
             if Instant::now() > deadline {
                 panic!(
-                    "no ResponseComplete event of {audit_id} within {WRITE_WAIT:?}; its events: \
+                    "no {stages:?} event of {audit_id} within {WRITE_WAIT:?}; its events: \
                      {events:#?}\nthe log:\n{}",
                     self.text()
                 );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The events of one request once it is complete.
+    pub async fn completed(&self, audit_id: &str) -> Vec<Value> {
+        self.reached(audit_id, "ResponseComplete").await
     }
 }
 

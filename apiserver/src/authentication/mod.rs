@@ -183,6 +183,33 @@ impl Authentication {
     }
 }
 
+/// The key of an extra attribute from a header name's suffix (already lowercase): `%`-escapes
+/// decoded as Go's `url.PathUnescape`, the key kept as it is when it is not validly escaped
+/// (upstream's `unescapeExtraKey`, for front-proxy and impersonation headers alike).
+pub fn unescape_extra_key(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            match key
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                None => return key.to_owned(),
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| key.to_owned())
+}
+
 /// The token of `Authorization: Bearer <token>` (k8s.io/apiserver
 /// `pkg/authentication/request/bearertoken`): the scheme is matched case-insensitively, the
 /// token is the second space-separated part; an empty one (`Bearer` and two spaces) is no

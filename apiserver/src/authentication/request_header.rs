@@ -73,7 +73,7 @@ impl RequestHeaderConfig {
                 let Some(key) = name.as_str().strip_prefix(prefix.as_str()) else {
                     continue;
                 };
-                let key = unescape(key);
+                let key = super::unescape_extra_key(key);
                 let values = headers
                     .get_all(name)
                     .iter()
@@ -116,31 +116,6 @@ fn first_value(headers: &HeaderMap, names: &[String]) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| !v.is_empty())
         .map(str::to_owned)
-}
-
-/// `url.PathUnescape`, keeping the key as it is when it is not validly escaped.
-fn unescape(key: &str) -> String {
-    let bytes = key.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = key
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match hex {
-                Some(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                None => return key.to_owned(),
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| key.to_owned())
 }
 
 #[cfg(test)]

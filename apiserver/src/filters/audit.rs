@@ -25,8 +25,6 @@ pub struct Start<'a> {
     pub received: SystemTime,
     /// The attributes of the request as the authenticated user asks it.
     pub attributes: &'a Attributes,
-    /// The user the request acts as, when impersonating.
-    pub impersonated: Option<&'a User>,
     /// Path and query.
     pub request_uri: &'a str,
     pub user_agent: &'a str,
@@ -42,76 +40,102 @@ pub fn user_info(user: &User) -> audit::UserInfo {
     }
 }
 
-/// Starts the event of a request and records `RequestReceived`; `None` when the policy does
-/// not record the request.
-pub fn start(log: &AuditLog, start: Start<'_>) -> Option<Event> {
-    let a = start.attributes;
-    let attributes = audit::Attributes {
-        user: &a.user.name,
-        groups: &a.user.groups,
-        verb: &a.verb,
-        resource_request: a.resource_request,
-        namespace: &a.namespace,
-        api_group: &a.api_group,
-        api_version: &a.api_version,
-        resource: &a.resource,
-        subresource: &a.subresource,
-        name: &a.name,
-        path: &a.path,
-    };
-    let decision = log.policy().evaluate(&attributes);
-    if decision.level == Level::None {
-        return None;
+/// The audit record of one request, filled as it is served.
+#[derive(Debug)]
+pub struct RequestAudit {
+    log: Arc<AuditLog>,
+    event: Event,
+    /// Authentication failed: one event at `ResponseStarted`, as upstream's
+    /// `WithFailedAuthenticationAudit` writes it.
+    failed_authentication: bool,
+}
+
+impl RequestAudit {
+    /// Starts the event of a request and records `RequestReceived` (not for a failed
+    /// authentication); `None` when the policy does not record the request.
+    pub fn start(
+        log: &Arc<AuditLog>,
+        start: Start<'_>,
+        failed_authentication: bool,
+    ) -> Option<RequestAudit> {
+        let a = start.attributes;
+        let attributes = audit::Attributes {
+            user: &a.user.name,
+            groups: &a.user.groups,
+            verb: &a.verb,
+            resource_request: a.resource_request,
+            namespace: &a.namespace,
+            api_group: &a.api_group,
+            api_version: &a.api_version,
+            resource: &a.resource,
+            subresource: &a.subresource,
+            name: &a.name,
+            path: &a.path,
+        };
+        let decision = log.policy().evaluate(&attributes);
+        if decision.level == Level::None {
+            return None;
+        }
+        let mut event = Event::new(start.audit_id, decision, start.received);
+        event.set_request(&attributes, start.request_uri);
+        event.user = user_info(&a.user);
+        event.source_ips = vec![start.source_ip];
+        event.set_user_agent(start.user_agent);
+        if !failed_authentication {
+            log.record(&event);
+        }
+        Some(RequestAudit {
+            log: log.clone(),
+            event,
+            failed_authentication,
+        })
     }
-    let mut event = Event::new(start.audit_id, decision, start.received);
-    event.set_request(&attributes, start.request_uri);
-    event.user = user_info(&a.user);
-    event.impersonated_user = start.impersonated.map(user_info);
-    event.source_ips = vec![start.source_ip];
-    event.set_user_agent(start.user_agent);
-    log.record(&event);
-    Some(event)
-}
 
-/// Whether the event keeps request bodies (so the server reads the body ahead).
-pub fn wants_request_body(event: &Event) -> bool {
-    event.level() >= Level::Request
-}
-
-/// Records the request body: JSON as an object, anything else (protobuf, YAML) not at all.
-pub fn request_body(event: &mut Event, bytes: &Bytes, patch: bool) {
-    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-        if patch {
-            event.set_request_patch(value);
-        } else {
-            event.set_request_object(value);
+    /// Records the request body (`LogRequestObject`, `LogRequestPatch`): it names the object
+    /// of a create at every level and is kept from level `Request` on. JSON only.
+    pub fn request_body(&mut self, bytes: &Bytes, patch: bool) {
+        if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+            if patch {
+                self.event.set_request_patch(value);
+            } else {
+                self.event.set_request_object(value);
+            }
         }
     }
-}
 
-/// Records the response: at once for whole bodies (`ResponseComplete`); for watches
-/// `ResponseStarted` now and `ResponseComplete` when the stream ends.
-pub async fn finish(
-    log: Arc<AuditLog>,
-    mut event: Event,
-    response: Response<Body>,
-    streaming: bool,
-) -> Response<Body> {
-    event.response_status = Some(ResponseStatus::new(response.status().as_u16()));
-    if streaming && response.status().is_success() {
-        event.set_stage(Stage::ResponseStarted, SystemTime::now());
-        log.record(&event);
-        return response.map(|body| {
-            AuditedStream {
-                inner: body,
-                event: Some(event),
-                log,
-            }
-            .boxed()
-        });
+    /// The user the request acts as (`LogImpersonatedUser`).
+    pub fn impersonated(&mut self, user: &User) {
+        self.event.impersonated_user = Some(user_info(user));
     }
-    let wants_body = event.level() >= Level::Metadata;
-    let response = if wants_body {
+
+    /// Adds an annotation (e.g. `authorization.k8s.io/decision`).
+    pub fn annotate(&mut self, key: &str, value: &str) {
+        self.event.annotations.insert(key.into(), value.into());
+    }
+
+    /// Records the response: at once for whole bodies (`ResponseComplete`, or
+    /// `ResponseStarted` for a failed authentication); for watches `ResponseStarted` now and
+    /// `ResponseComplete` when the stream ends.
+    pub async fn finish(self, response: Response<Body>, streaming: bool) -> Response<Body> {
+        let RequestAudit {
+            log,
+            mut event,
+            failed_authentication,
+        } = self;
+        let code = response.status().as_u16();
+        if streaming && response.status().is_success() {
+            event.response_status = Some(ResponseStatus::new(code));
+            event.set_stage(Stage::ResponseStarted, SystemTime::now());
+            log.record(&event);
+            return response.map(|body| {
+                AuditedStream {
+                    inner: body,
+                    event: Some(event),
+                    log,
+                }
+                .boxed()
+            });
+        }
         let (parts, body) = response.into_parts();
         let bytes = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -123,13 +147,20 @@ pub async fn finish(
         if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
             event.set_response_object(value);
         }
+        // The HTTP code, also when the body is a `Status` without one (a delete's Success).
+        let status = event
+            .response_status
+            .get_or_insert_with(|| ResponseStatus::new(code));
+        status.code = code;
+        let stage = if failed_authentication {
+            Stage::ResponseStarted
+        } else {
+            Stage::ResponseComplete
+        };
+        event.set_stage(stage, SystemTime::now());
+        log.record(&event);
         Response::from_parts(parts, crate::response::full(bytes))
-    } else {
-        response
-    };
-    event.set_stage(Stage::ResponseComplete, SystemTime::now());
-    log.record(&event);
-    response
+    }
 }
 
 /// A streamed response body that records `ResponseComplete` when it is dropped (the stream

@@ -7,7 +7,7 @@ use http::Method;
 
 use super::Refusal;
 use crate::authentication::User;
-use crate::authorization::{forbidden, Attributes, Authorizer};
+use crate::authorization::{forbidden, Attributes, Authorizer, Decision};
 use crate::request::{self, Target};
 
 /// The attributes of a request by `user`.
@@ -73,20 +73,21 @@ fn exact_name(query: &[(String, String)]) -> Option<String> {
         .then(|| name.to_owned())
 }
 
-/// Whether the chain allows the request: `Ok`, a 403, or a plain 500 when an authorizer
-/// failed and none allowed.
+/// The chain's decision, and what it means for the request: `Ok`, a 403, or a plain 500
+/// when an authorizer failed and none allowed.
 pub async fn authorize(
     authorizer: &dyn Authorizer,
     attributes: &Attributes,
-) -> Result<(), Refusal> {
+) -> (Decision, Result<(), Refusal>) {
     let decision = authorizer.authorize(attributes).await;
-    if decision.allowed() {
-        return Ok(());
-    }
-    if let Some(error) = decision.error {
-        return Err(Refusal::Internal(error));
-    }
-    Err(Refusal::Status(forbidden(attributes, &decision.reason)))
+    let outcome = if decision.allowed() {
+        Ok(())
+    } else if let Some(error) = &decision.error {
+        Err(Refusal::Internal(error.clone()))
+    } else {
+        Err(Refusal::Status(forbidden(attributes, &decision.reason)))
+    };
+    (decision, outcome)
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ fn wanted(headers: &HeaderMap) -> Result<Vec<Wanted>, Refusal> {
         let Some(key) = name.as_str().strip_prefix(EXTRA_PREFIX) else {
             continue;
         };
-        let key = percent_decode(key);
+        let key = crate::authentication::unescape_extra_key(key);
         for value in headers.get_all(name).iter().filter_map(|v| v.to_str().ok()) {
             wanted.push(Wanted::Extra {
                 key: key.clone(),
@@ -146,30 +146,6 @@ fn service_account(user: &str) -> Option<(String, String)> {
     let valid = |s: &str| registry::meta::dns1123_label_problems(s).is_empty();
     (valid(namespace) && registry::meta::dns1123_subdomain_problems(name).is_empty())
         .then(|| (namespace.to_owned(), name.to_owned()))
-}
-
-fn percent_decode(key: &str) -> String {
-    let bytes = key.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            match key
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                Some(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                None => return key.to_owned(),
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| key.to_owned())
 }
 
 /// The user the request acts as: `requestor` without impersonation headers, the impersonated

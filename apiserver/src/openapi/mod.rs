@@ -1,17 +1,18 @@
 //! OpenAPI documents generated from the registered resources: v3 (`/openapi/v3` and one
-//! document per group-version, addressed by content hash) and v2 (`/openapi/v2`), as
-//! k8s.io/kube-openapi's handlers serve them. Only operations, parameters and patch types the
-//! handlers really implement are declared: kubectl decides from them whether to validate on
-//! the client (it does not when the PATCH operation declares `fieldValidation`).
+//! document per group-version, addressed by content hash) and v2 (`/openapi/v2`, as JSON or
+//! protobuf), as k8s.io/kube-openapi's handlers serve them. Only operations, parameters and
+//! patch types the handlers really implement are declared: kubectl decides from them whether
+//! to validate on the client (it does not when the PATCH operation declares `fieldValidation`).
 
 mod paths;
+mod protobuf;
 mod schemas;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CACHE_CONTROL, ETAG, EXPIRES, LOCATION};
+use http::header::{HeaderValue, CACHE_CONTROL, ETAG, EXPIRES, LOCATION, VARY};
 use http::{HeaderMap, Response, StatusCode};
 use registry::catalog::CatalogCache;
 use registry::{ApiError, Catalog, Resource};
@@ -30,6 +31,8 @@ pub struct OpenApi {
 #[derive(Debug)]
 struct Documents {
     v2: Document,
+    /// `v2` as the gnostic protobuf message.
+    v2_protobuf: Document,
     v3_root: Bytes,
     /// By group-version path (`apis/<group>/<version>` or `api/v1`).
     v3: BTreeMap<String, Document>,
@@ -40,13 +43,23 @@ struct Document {
     body: Bytes,
     /// Upper-case hex SHA-512 of the body.
     hash: String,
+    content_type: &'static str,
 }
 
 impl Document {
     fn new(value: &Value) -> Self {
-        let body = Bytes::from(serde_json::to_vec(value).expect("JSON values always serialise"));
+        let body = serde_json::to_vec(value).expect("JSON values always serialise");
+        Document::with_type(body, "application/json")
+    }
+
+    fn with_type(body: Vec<u8>, content_type: &'static str) -> Self {
+        let body = Bytes::from(body);
         let hash = format!("{:X}", Sha512::digest(&body));
-        Document { body, hash }
+        Document {
+            body,
+            hash,
+            content_type,
+        }
     }
 
     fn etag(&self) -> String {
@@ -84,11 +97,15 @@ impl OpenApi {
             "/openapi/v3" => Wanted::V3Root,
             other => Wanted::V3(other.strip_prefix("/openapi/v3/")?),
         };
-        if let Err(e) = accepts_json(headers) {
-            return Some(response::error(&e));
-        }
+        let representation = match negotiate(headers, matches!(wanted, Wanted::V2)) {
+            Ok(representation) => representation,
+            Err(e) => return Some(response::error(&e)),
+        };
         let docs = self.documents();
         Some(match wanted {
+            Wanted::V2 if representation == Representation::Protobuf => {
+                cached(&docs.v2_protobuf, headers, false)
+            }
             Wanted::V2 => cached(&docs.v2, headers, false),
             Wanted::V3Root => {
                 response::with_type(StatusCode::OK, "application/json", docs.v3_root.clone())
@@ -105,25 +122,37 @@ impl OpenApi {
     }
 }
 
-/// 406 unless the client takes JSON (the protobuf forms are not offered).
-fn accepts_json(headers: &HeaderMap) -> Result<(), ApiError> {
+/// The forms a document is served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Representation {
+    Json,
+    Protobuf,
+}
+
+/// The first form the client's ranges name (JSON for an absent header or a wildcard), where
+/// protobuf is offered only for v2 (kube-openapi `pkg/handler/handler.go`); 406 when none.
+fn negotiate(headers: &HeaderMap, protobuf: bool) -> Result<Representation, ApiError> {
     let Some(accept) = headers
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
     else {
-        return Ok(());
+        return Ok(Representation::Json);
     };
-    if accept.trim().is_empty() {
-        return Ok(());
+    for range in parse_accept(accept) {
+        match range.essence.as_str() {
+            "application/json" | "application/*" | "*/*" => return Ok(Representation::Json),
+            protobuf::MEDIA_TYPE | protobuf::MEDIA_TYPE_DEPRECATED if protobuf => {
+                return Ok(Representation::Protobuf)
+            }
+            _ => {}
+        }
     }
-    let json = parse_accept(accept).iter().any(|r| {
-        matches!(
-            r.essence.as_str(),
-            "application/json" | "application/*" | "*/*"
-        )
-    });
-    if json {
-        Ok(())
+    if protobuf {
+        Err(ApiError::not_acceptable(&[
+            "application/json",
+            protobuf::MEDIA_TYPE,
+        ]))
     } else {
         Err(ApiError::not_acceptable(&["application/json"]))
     }
@@ -143,7 +172,8 @@ fn redirect(gv: &str, doc: &Document) -> Response<Body> {
 }
 
 /// The document with its ETag (304 when it matches `If-None-Match`); `immutable` when
-/// addressed by its own hash.
+/// addressed by its own hash. Each form has its own ETag, and caches keep them apart by
+/// `Accept`.
 fn cached(doc: &Document, headers: &HeaderMap, immutable: bool) -> Response<Body> {
     let etag = doc.etag();
     let matches = headers
@@ -151,11 +181,12 @@ fn cached(doc: &Document, headers: &HeaderMap, immutable: bool) -> Response<Body
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     let mut response = if matches {
-        response::with_type(StatusCode::NOT_MODIFIED, "application/json", Bytes::new())
+        response::with_type(StatusCode::NOT_MODIFIED, doc.content_type, Bytes::new())
     } else {
-        response::with_type(StatusCode::OK, "application/json", doc.body.clone())
+        response::with_type(StatusCode::OK, doc.content_type, doc.body.clone())
     };
     let h = response.headers_mut();
+    h.insert(VARY, HeaderValue::from_static("Accept"));
     if let Ok(value) = HeaderValue::from_str(&etag) {
         h.insert(ETAG, value);
     }
@@ -186,8 +217,10 @@ impl Documents {
             .map(|(gv, doc)| (gv.clone(), json!({"serverRelativeURL": url(gv, doc)})))
             .collect();
         let all: Vec<&Resource> = resources.iter().map(AsRef::as_ref).collect();
+        let v2 = v2_document(&all);
         Documents {
-            v2: Document::new(&v2_document(&all)),
+            v2: Document::new(&v2),
+            v2_protobuf: Document::with_type(protobuf::encode(&v2), protobuf::MEDIA_TYPE),
             v3_root: Bytes::from(
                 serde_json::to_vec(&json!({"paths": root_paths})).expect("JSON serialises"),
             ),
@@ -242,4 +275,56 @@ fn v2_document(served: &[&Resource]) -> Value {
         "paths": paths,
         "definitions": definitions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::{ACCEPT, CONTENT_TYPE, IF_NONE_MATCH};
+
+    use super::*;
+
+    fn get(path: &str, accept: &str, etag: Option<&str>) -> Response<Body> {
+        let catalog = Arc::new(Catalog::new());
+        crate::handlers::review::install(&catalog).expect("review kinds register");
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_str(accept).expect("header"));
+        if let Some(etag) = etag {
+            headers.insert(IF_NONE_MATCH, HeaderValue::from_str(etag).expect("header"));
+        }
+        let openapi = OpenApi::new(catalog);
+        openapi
+            .respond(path, &[], &headers)
+            .expect("an OpenAPI path")
+    }
+
+    fn header(response: &Response<Body>, name: http::header::HeaderName) -> &str {
+        let value = response.headers().get(name).expect("header set");
+        value.to_str().expect("ASCII header")
+    }
+
+    #[test]
+    fn v2_is_protobuf_for_either_spelling_of_its_media_type() {
+        let json = get("/openapi/v2", "application/json", None);
+        for accept in [protobuf::MEDIA_TYPE, protobuf::MEDIA_TYPE_DEPRECATED] {
+            let response = get("/openapi/v2", accept, None);
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(header(&response, CONTENT_TYPE), protobuf::MEDIA_TYPE);
+            assert_eq!(header(&response, VARY), "Accept");
+            assert_ne!(header(&response, ETAG), header(&json, ETAG));
+            let etag = header(&response, ETAG);
+            let again = get("/openapi/v2", accept, Some(etag));
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        }
+    }
+
+    #[test]
+    fn json_comes_first_and_protobuf_is_only_for_v2() {
+        let either = format!("application/json, {}", protobuf::MEDIA_TYPE);
+        let response = get("/openapi/v2", &either, None);
+        assert_eq!(header(&response, CONTENT_TYPE), "application/json");
+        let v3 = get("/openapi/v3", protobuf::MEDIA_TYPE_DEPRECATED, None);
+        assert_eq!(v3.status(), StatusCode::NOT_ACCEPTABLE);
+        let yaml = get("/openapi/v2", "application/yaml", None);
+        assert_eq!(yaml.status(), StatusCode::NOT_ACCEPTABLE);
+    }
 }
