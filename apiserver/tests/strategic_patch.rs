@@ -190,14 +190,14 @@ async fn unsupported_patch_types_list_exactly_what_each_kind_accepts() {
         .send(
             Method::PATCH,
             &format!("{WIDGETS}/w"),
-            "application/apply-patch+yaml",
+            "application/yaml",
             json!({}),
         )
         .await;
     assert_eq!(code, 415);
     assert_eq!(
         status["message"],
-        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
     );
     let cld = "/apis/fleet.k0rdent.io/v1alpha1/namespaces/default/clusterdeployments/x";
     let (code, status) = f
@@ -211,7 +211,7 @@ async fn unsupported_patch_types_list_exactly_what_each_kind_accepts() {
     assert_eq!(code, 415);
     assert_eq!(
         status["message"],
-        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json"
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
     );
 }
 

@@ -12,6 +12,7 @@ use storage::{Codec, KeyValue, Revision, Store};
 
 use crate::delete;
 use crate::field::FieldError;
+use crate::fieldmanager;
 use crate::meta;
 use crate::resource::Resource;
 use crate::schema::{self, FieldValidation};
@@ -49,12 +50,42 @@ pub struct Written {
 }
 
 /// Options of every write.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteOptions {
     /// What to do with fields the schema does not declare.
     pub field_validation: FieldValidation,
     /// `dryRun=All`: validate and default everything, store nothing.
     pub dry_run: bool,
+    /// The field manager this write is recorded for in `metadata.managedFields` (an `Update`
+    /// entry); `None` leaves managed fields as the object carries them (server-side apply has
+    /// already recorded its `Apply` entry; in-process writers such as the garbage collector).
+    pub manager: Option<String>,
+}
+
+/// Records an ordinary write in `new`'s managed fields (`fieldmanager::record_update`).
+fn record_update(
+    res: &Resource,
+    subresource: Subresource,
+    old: Option<&Value>,
+    new: &mut Value,
+    options: &WriteOptions,
+) -> Result<()> {
+    let Some(manager) = &options.manager else {
+        return Ok(());
+    };
+    let reset = match subresource {
+        Subresource::Status => fieldmanager::Reset::AllButStatus,
+        Subresource::Main if res.def.status_subresource => fieldmanager::Reset::Status,
+        Subresource::Main => fieldmanager::Reset::None,
+    };
+    let op = fieldmanager::Operation {
+        manager: manager.clone(),
+        api_version: res.def.api_version(),
+        time: meta::now(),
+        subresource: (subresource == Subresource::Status).then(|| "status".to_owned()),
+    };
+    fieldmanager::record_update(res.def.schema.as_ref(), reset, old, new, &op)
+        .map_err(|e| ApiError::bad_request(format!("failed to update managed fields: {e}")))
 }
 
 /// Drops undeclared fields from `obj`; refuses them under `Strict`, else returns warnings
@@ -164,6 +195,7 @@ impl GenericStore {
         prepare_new_metadata(res, namespace, &mut obj);
         res.strategy.prepare_for_create(&mut obj);
         res.strategy.default(&mut obj);
+        record_update(res, Subresource::Main, None, &mut obj, options)?;
         let generate = meta::name(&obj).is_none();
         let base = meta::get(&obj, "generateName").map(str::to_owned);
         for _ in 0..GENERATE_NAME_ATTEMPTS {
@@ -298,6 +330,7 @@ impl GenericStore {
                 }
                 res.strategy.prepare_for_update(&mut obj, &old);
                 res.strategy.default(&mut obj);
+                record_update(res, subresource, Some(&old), &mut obj, options)?;
                 errors.extend(validate_object_meta(res, namespace, &obj));
                 errors.extend(res.strategy.validate(&obj));
                 errors.extend(res.strategy.validate_update(&obj, &old));
@@ -310,6 +343,11 @@ impl GenericStore {
             Subresource::Status => {
                 let mut next = old.clone();
                 copy_field(&mut next, &obj, "status");
+                // Managed fields travel with the status write (they say who wrote it).
+                if let Some(managed) = obj["metadata"].get("managedFields").cloned() {
+                    next["metadata"]["managedFields"] = managed;
+                }
+                record_update(res, subresource, Some(&old), &mut next, options)?;
                 obj = next;
                 errors.extend(res.strategy.validate_status_update(&obj, &old));
             }

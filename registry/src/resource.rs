@@ -174,11 +174,13 @@ impl ResourceDefinition {
         const CUSTOM: &[&str] = &[
             "application/json-patch+json",
             "application/merge-patch+json",
+            "application/apply-patch+yaml",
         ];
         const BUILT_IN: &[&str] = &[
             "application/json-patch+json",
             "application/merge-patch+json",
             "application/strategic-merge-patch+json",
+            "application/apply-patch+yaml",
         ];
         if self.strategic_merge_patch {
             BUILT_IN

@@ -166,6 +166,23 @@ impl ApiError {
         .with_details(Self::resource_details(resource, name))
     }
 
+    /// 409 of a server-side apply that would change fields other managers own
+    /// (apimachinery `NewApplyConflict`): one `FieldManagerConflict` cause per field.
+    pub fn apply_conflict(message: String, causes: Vec<(String, String)>) -> Self {
+        let causes = causes
+            .into_iter()
+            .map(|(field, message)| StatusCause {
+                reason: "FieldManagerConflict".into(),
+                message,
+                field,
+            })
+            .collect();
+        ApiError::new(409, "Conflict", message).with_details(StatusDetails {
+            causes,
+            ..Default::default()
+        })
+    }
+
     /// The conflict of an update at a stale resourceVersion.
     pub fn modified(resource: &GroupResource, name: &str) -> Self {
         Self::conflict(resource, name, OBJECT_MODIFIED)
@@ -321,7 +338,8 @@ impl ApiError {
         } else {
             format!("{resource} {name:?} is forbidden: {why}")
         };
-        ApiError::new(403, "Forbidden", message).with_details(Self::resource_details(resource, name))
+        ApiError::new(403, "Forbidden", message)
+            .with_details(Self::resource_details(resource, name))
     }
 
     /// 503 ServiceUnavailable with a retry hint.

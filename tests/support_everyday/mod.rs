@@ -20,7 +20,7 @@ pub const METADATA_LIST: &str = "application/json;as=PartialObjectMetadataList;g
 /// The annotation of the bookmark that ends a watch-list's initial events.
 pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 /// The 415 message of a strategic merge patch on a fleet kind.
-pub const UNSUPPORTED_PATCH: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json";
+pub const UNSUPPORTED_PATCH: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
 /// The path of a ClusterDeployment in `default`.
 pub fn object_path(name: &str) -> String {

@@ -1,6 +1,7 @@
 //! One handler per verb, each written once for every registered resource. This module finds
 //! the resource a request names and dispatches on the verb.
 
+mod apply;
 mod body;
 mod create;
 mod delete;

@@ -6,9 +6,23 @@ use registry::{ApiError, FieldValidation, WriteOptions};
 use serde_json::Value;
 
 /// The write options of a request; `kind` names the options type in errors
-/// (`CreateOptions`, `UpdateOptions`, `PatchOptions`).
-pub fn write_options(query: &[(String, String)], kind: &str) -> Result<WriteOptions, ApiError> {
+/// (`CreateOptions`, `UpdateOptions`, `PatchOptions`). The field manager is `fieldManager`, or
+/// derived from the `User-Agent` as kube-apiserver does.
+pub fn write_options(
+    query: &[(String, String)],
+    headers: &http::HeaderMap,
+    kind: &str,
+) -> Result<WriteOptions, ApiError> {
     let mut options = WriteOptions::default();
+    options.manager = Some(match query.iter().find(|(k, _)| k == "fieldManager") {
+        Some((_, manager)) => manager.clone(),
+        None => manager_from_user_agent(
+            headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+        ),
+    });
     if let Some((_, value)) = query.iter().find(|(k, _)| k == "fieldValidation") {
         options.field_validation = match value.as_str() {
             "" => FieldValidation::default(),
@@ -33,12 +47,26 @@ pub fn write_options(query: &[(String, String)], kind: &str) -> Result<WriteOpti
     Ok(options)
 }
 
+/// The manager of a write without `fieldManager`: the user agent up to its first `/`,
+/// printable characters only, at most 128 bytes (upstream's `prefixFromUserAgent`).
+pub fn manager_from_user_agent(user_agent: &str) -> String {
+    let mut manager = String::new();
+    for c in user_agent.split('/').next().unwrap_or_default().chars() {
+        if c.is_control() {
+            continue;
+        }
+        if manager.len() >= FIELD_MANAGER_MAX {
+            break;
+        }
+        manager.push(c);
+    }
+    manager
+}
+
 /// The most characters a `fieldManager` may have.
 const FIELD_MANAGER_MAX: usize = 128;
 
 /// `fieldManager`: at most 128 bytes, printable characters only (`ValidateFieldManager`).
-/// It names the writer in managed fields once server-side apply exists; until then it is only
-/// checked.
 fn check_field_manager(query: &[(String, String)], kind: &str) -> Result<(), ApiError> {
     let Some((_, manager)) = query.iter().find(|(k, _)| k == "fieldManager") else {
         return Ok(());

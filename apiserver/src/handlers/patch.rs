@@ -1,5 +1,6 @@
 //! PATCH of an object (or of its `/status`): JSON patch (RFC 6902) and JSON merge patch
-//! (RFC 7386) on every kind, strategic merge patch on built-in kinds, applied to the current object and written as an update, as
+//! (RFC 7386) on every kind, strategic merge patch on built-in kinds, applied to the current
+//! object and written as an update (server-side apply is `apply.rs`), as
 //! k8s.io/apiserver `pkg/endpoints/handlers/patch.go` does. A patch that sets
 //! `metadata.resourceVersion` is an optimistic lock; otherwise conflicts are retried.
 
@@ -35,13 +36,14 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
         {
             PatchType::Strategic
         }
+        Some("application/apply-patch+yaml") => return super::apply::handle(call).await,
         _ => {
             return Err(ApiError::unsupported_media_type(
                 call.resource.def.patch_types(),
             ))
         }
     };
-    let options = options::write_options(&call.query, "PatchOptions")?;
+    let options = options::write_options(&call.query, &call.headers, "PatchOptions")?;
     options::check_no_force(&call.query)?;
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
