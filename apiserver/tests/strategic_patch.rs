@@ -258,6 +258,7 @@ async fn openapi_declares_strategic_merge_patch_only_for_built_in_kinds() {
     assert_eq!(
         fleet_types,
         [
+            "application/apply-patch+yaml",
             "application/json-patch+json",
             "application/merge-patch+json"
         ]

@@ -12,6 +12,11 @@ pub fn categories() -> Vec<String> {
 
 /// Registers every fleet.k0rdent.io resource.
 pub fn install(catalog: &Catalog) -> Result<(), AlreadyRegistered> {
+    crate::clustertemplate::register(catalog)?;
     crate::clusterdeployment::register(catalog)?;
+    crate::servicetemplate::register(catalog)?;
+    crate::multiclusterservice::register(catalog)?;
+    crate::credential::register(catalog)?;
+    crate::pricelist::register(catalog)?;
     Ok(())
 }
