@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 
 use apiserver::tls::{TlsFiles, TlsPaths};
+use registry::{Catalog, GenericStore, Resource, WriteOptions};
 use storage::EtcdOptions;
 
 use crate::cli::UpArgs;
@@ -48,8 +49,17 @@ pub async fn run(args: UpArgs) -> Result<()> {
     let cert = String::from_utf8_lossy(&wiring::read(&pki.admin_cert)?).into_owned();
     let key = String::from_utf8_lossy(&wiring::read(&pki.admin_key)?).into_owned();
     // The kubeconfig and the ready line come once the server can answer as it will.
-    let announce = move |_: &_, _: &_| -> wiring::BeforeServing {
+    let announce = move |store: &GenericStore, catalog: &Catalog| -> wiring::BeforeServing {
+        let store = store.clone();
+        let pricelists = catalog.find(
+            registry::fleet::GROUP,
+            registry::fleet::VERSION,
+            "pricelists",
+        );
         Box::pin(async move {
+            if let Some(pricelists) = pricelists {
+                install_default_price_list(&store, &pricelists).await?;
+            }
             certs::Kubeconfig {
                 cluster: "fleet",
                 context: "fleet-admin@fleet",
@@ -95,6 +105,24 @@ pub async fn run(args: UpArgs) -> Result<()> {
         },
     )
     .await
+}
+
+/// Creates the PriceList `default` (public list prices) unless it exists; an existing one
+/// is the operator's and stays as it is.
+async fn install_default_price_list(store: &GenericStore, pricelists: &Resource) -> Result<()> {
+    let options = WriteOptions {
+        manager: Some("fleet-apiserver".into()),
+        ..WriteOptions::default()
+    };
+    let object = registry::pricelist::default_price_list();
+    match store.create(pricelists, None, object, &options).await {
+        Ok(_) => {
+            tracing::info!("created the default PriceList");
+            Ok(())
+        }
+        Err(e) if e.code() == 409 => Ok(()),
+        Err(e) => Err(Error::Bootstrap(e.to_string())),
+    }
 }
 
 /// The address clients use: the bound one, or loopback when bound to every address.

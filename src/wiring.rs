@@ -49,8 +49,8 @@ pub enum Error {
     /// The flags do not make sense together.
     #[error("{0}")]
     Usage(String),
-    /// The bootstrap policy could not be written.
-    #[error("creating the bootstrap RBAC policy: {0}")]
+    /// The built-in objects (bootstrap RBAC policy, default PriceList) could not be written.
+    #[error("creating the built-in objects: {0}")]
     Bootstrap(String),
     /// The server stopped with an error.
     #[error("serving")]

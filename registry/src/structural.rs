@@ -69,6 +69,34 @@ fn shape(schema: Value, definitions: &Value, depth: usize) -> Value {
         }
         return resolved;
     }
+    // `Option<T>`: `anyOf: [T, {type: null}]` (or `type: [t, "null"]`) is T; absent and null
+    // values are the same to Kubernetes.
+    if let Some(Value::Array(any)) = map.get("anyOf").cloned() {
+        let non_null: Vec<&Value> = any.iter().filter(|v| !is_null_schema(v)).collect();
+        if non_null.len() == 1 && any.len() == 2 {
+            map.remove("anyOf");
+            let inner = shape(non_null[0].clone(), definitions, depth + 1);
+            if let Value::Object(inner) = inner {
+                for (k, v) in inner {
+                    map.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(types)) = map.get("type").cloned() {
+        let non_null: Vec<&Value> = types
+            .iter()
+            .filter(|t| t.as_str() != Some("null"))
+            .collect();
+        if non_null.len() == 1 {
+            map.insert("type".into(), non_null[0].clone());
+        }
+    }
+    map.remove("nullable");
+    if let Some(Value::String(text)) = map.get("description") {
+        let joined = join_lines(text);
+        map.insert("description".into(), Value::String(joined));
+    }
     // `allOf: [one]` is how a described reference is spelled; merge it in.
     if let Some(Value::Array(all)) = map.get("allOf").cloned() {
         if all.len() == 1 {
@@ -85,7 +113,11 @@ fn shape(schema: Value, definitions: &Value, depth: usize) -> Value {
     if let Some(Value::Array(variants)) = map.get("oneOf") {
         let consts: Option<Vec<Value>> = variants
             .iter()
-            .map(|v| v.get("const").or_else(|| v.get("enum").and_then(|e| e.get(0))).cloned())
+            .map(|v| {
+                v.get("const")
+                    .or_else(|| v.get("enum").and_then(|e| e.get(0)))
+                    .cloned()
+            })
             .collect();
         if let Some(consts) = consts {
             map.remove("oneOf");
@@ -149,6 +181,29 @@ fn shape(schema: Value, definitions: &Value, depth: usize) -> Value {
     Value::Object(map)
 }
 
+fn is_null_schema(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("null")
+        || schema.get("enum") == Some(&json!([null]))
+        || schema.get("const") == Some(&Value::Null)
+}
+
+/// Doc comments as Kubernetes publishes descriptions: the lines of a paragraph joined with
+/// spaces, paragraphs separated by a blank line.
+fn join_lines(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 fn free_form() -> Value {
     json!({"x-kubernetes-preserve-unknown-fields": true})
 }
@@ -162,8 +217,15 @@ mod tests {
     #[derive(Serialize, Deserialize, JsonSchema)]
     #[serde(rename_all = "camelCase")]
     struct Thing {
-        /// How many.
+        /// How
+        /// many.
+        ///
+        /// At least one.
         replicas: u32,
+        /// Maybe inner.
+        maybe: Option<Inner>,
+        /// Maybe a name.
+        label: Option<String>,
         /// Which mode.
         mode: Mode,
         /// Anything at all.
@@ -192,7 +254,10 @@ mod tests {
     fn types_become_structural_schemas_with_their_docs() {
         let schema = schema_for::<Thing>();
         let p = &schema["properties"];
-        assert_eq!(p["replicas"]["description"], "How many.");
+        assert_eq!(p["replicas"]["description"], "How many.\n\nAt least one.");
+        assert_eq!(p["maybe"]["properties"]["name"]["type"], "string");
+        assert_eq!(p["maybe"]["description"], "Maybe inner.");
+        assert_eq!(p["label"]["type"], "string");
         assert_eq!(p["replicas"]["format"], "int64");
         assert_eq!(p["mode"]["enum"], json!(["OneTime", "Continuous"]));
         assert_eq!(p["mode"]["description"], "Which mode.");

@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use registry::rbac::authorizer::RulesReview;
+use registry::rbac::authorizer::{PolicyRule, RulesReview};
 
 use crate::authentication::{User, MASTERS};
 
@@ -96,6 +96,22 @@ pub trait Authorizer: Send + Sync + Debug {
             ..RulesReview::default()
         }
     }
+
+    /// The rules `user` holds in `namespace` and the errors met resolving them (escalation
+    /// checks); modes without rules hold none.
+    fn rules_held(&self, _user: &User, _namespace: &str) -> (Vec<PolicyRule>, Vec<String>) {
+        (Vec::new(), Vec::new())
+    }
+
+    /// The rules a role reference grants in `namespace`; `None` from modes that keep no roles.
+    fn role_reference_rules(
+        &self,
+        _kind: &str,
+        _name: &str,
+        _namespace: &str,
+    ) -> Option<Result<Vec<PolicyRule>, String>> {
+        None
+    }
 }
 
 /// Allows everything (`--authorization-mode=AlwaysAllow`).
@@ -161,6 +177,27 @@ impl Authorizer for Chain {
             reason: reasons.join("\n"),
             error: (!errors.is_empty()).then(|| errors.join(", ")),
         }
+    }
+
+    fn rules_held(&self, user: &User, namespace: &str) -> (Vec<PolicyRule>, Vec<String>) {
+        let mut held = (Vec::new(), Vec::new());
+        for mode in &self.modes {
+            let (rules, errors) = mode.rules_held(user, namespace);
+            held.0.extend(rules);
+            held.1.extend(errors);
+        }
+        held
+    }
+
+    fn role_reference_rules(
+        &self,
+        kind: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Option<Result<Vec<PolicyRule>, String>> {
+        self.modes
+            .iter()
+            .find_map(|mode| mode.role_reference_rules(kind, name, namespace))
     }
 
     fn rules_for(&self, user: &User, namespace: &str) -> RulesReview {

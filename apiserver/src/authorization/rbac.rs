@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use registry::list::ListRequest;
-use registry::rbac::authorizer::{self as rbac, Policy, RulesReview, UserRef};
+use registry::rbac::authorizer::{self as rbac, Policy, PolicyRule, RulesReview, UserRef};
 use registry::watch::{EventType, Start, WatchRequest};
 use registry::{Catalog, GenericStore, Resource};
 use tokio::sync::watch;
@@ -109,6 +109,27 @@ impl Authorizer for RbacAuthorizer {
             rbac::Decision::Allow { reason } => Decision::allow(reason),
             rbac::Decision::NoOpinion { reason } => Decision::no_opinion(reason),
         }
+    }
+
+    fn rules_held(&self, user: &User, namespace: &str) -> (Vec<PolicyRule>, Vec<String>) {
+        let user = UserRef {
+            name: &user.name,
+            groups: &user.groups,
+        };
+        self.read().rules_held(&user, namespace)
+    }
+
+    fn role_reference_rules(
+        &self,
+        kind: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Option<Result<Vec<PolicyRule>, String>> {
+        Some(
+            self.read()
+                .role_reference_rules(kind, name, namespace)
+                .map_err(|e| e.to_string()),
+        )
     }
 
     fn rules_for(&self, user: &User, namespace: &str) -> RulesReview {

@@ -9,7 +9,7 @@ use registry::fieldmanager::{self, ApplyError};
 use registry::{meta, ApiError, Subresource};
 use serde_json::Value;
 
-use super::{body, options, renderer, Call};
+use super::{body, escalation, options, renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
@@ -59,6 +59,17 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
                 meta::name(&applied).unwrap_or_default()
             )));
         }
+        let authorizer = call.server.access.authorizer.as_ref();
+        let ns = namespace.as_deref();
+        escalation::check(
+            authorizer,
+            &call.user,
+            &resource.def,
+            ns,
+            &applied,
+            live.as_ref(),
+        )
+        .await?;
         let written = match &live {
             None => {
                 let written = store

@@ -3,7 +3,7 @@
 use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 
-use super::{body, options, renderer, Call};
+use super::{body, escalation, options, renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
@@ -21,6 +21,9 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             ));
         }
     }
+    let authorizer = call.server.access.authorizer.as_ref();
+    let ns = namespace.as_deref();
+    escalation::check(authorizer, &call.user, &resource.def, ns, &object, None).await?;
     let written = call
         .server
         .store

@@ -5,6 +5,7 @@ mod apply;
 mod body;
 mod create;
 mod delete;
+mod escalation;
 mod get;
 mod list;
 mod options;

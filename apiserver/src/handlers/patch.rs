@@ -8,7 +8,7 @@ use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 use serde_json::Value;
 
-use super::{body, options, renderer, Call};
+use super::{body, escalation, options, renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
@@ -70,6 +70,17 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
                 meta::name(&patched).unwrap_or_default()
             )));
         }
+        let authorizer = call.server.access.authorizer.as_ref();
+        let ns = namespace.as_deref();
+        escalation::check(
+            authorizer,
+            &call.user,
+            &resource.def,
+            ns,
+            &patched,
+            Some(&current),
+        )
+        .await?;
         let written = store
             .update(
                 &resource,

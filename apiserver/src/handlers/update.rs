@@ -3,7 +3,7 @@
 use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 
-use super::{body, options, renderer, Call};
+use super::{body, escalation, options, renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
@@ -14,6 +14,25 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let options = options::write_options(&call.query, &call.headers, "UpdateOptions")?;
     let object = body::read_object(call.body, &call.headers, &resource.def).await?;
     check_name(&object, &name, namespace.as_deref())?;
+    if resource.def.group == registry::rbac::GROUP {
+        let old = call
+            .server
+            .store
+            .get(&resource, namespace.as_deref(), &name)
+            .await
+            .ok();
+        let authorizer = call.server.access.authorizer.as_ref();
+        let ns = namespace.as_deref();
+        escalation::check(
+            authorizer,
+            &call.user,
+            &resource.def,
+            ns,
+            &object,
+            old.as_ref(),
+        )
+        .await?;
+    }
     let written = call
         .server
         .store

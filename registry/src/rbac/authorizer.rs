@@ -325,6 +325,40 @@ impl Policy {
         rules
     }
 
+    /// The rules `user` holds in `namespace` ("" for cluster-wide only) and the errors met
+    /// resolving roles (`DefaultRuleResolver.RulesFor`, what escalation checks compare with).
+    pub fn rules_held(
+        &self,
+        user: &UserRef<'_>,
+        namespace: &str,
+    ) -> (Vec<PolicyRule>, Vec<String>) {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for grant in self.grants(*user, namespace) {
+            match grant {
+                Ok(grant) => rules.extend(grant.rules.iter().cloned()),
+                Err(error) => errors.push(error.to_string()),
+            }
+        }
+        (rules, errors)
+    }
+
+    /// The rules a role reference of `kind` ("Role" or "ClusterRole") and `name` grants in
+    /// `namespace` (`GetRoleReferenceRules`), aggregation included.
+    pub fn role_reference_rules(
+        &self,
+        kind: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Result<Vec<PolicyRule>> {
+        let role_ref = RoleRef {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+        };
+        self.role_ref_rules(&role_ref, namespace)
+            .map(<[PolicyRule]>::to_vec)
+    }
+
     /// A ClusterRole's rules: its own, or what it aggregates.
     fn cluster_role_rules(&self, name: &str) -> Option<&[PolicyRule]> {
         let role = self.cluster_roles.get(name)?;
@@ -458,17 +492,17 @@ struct Metadata {
 /// `rbacv1.PolicyRule`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PolicyRule {
+pub struct PolicyRule {
     #[serde(default, deserialize_with = "nullable")]
-    verbs: Vec<String>,
+    pub verbs: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
-    api_groups: Vec<String>,
+    pub api_groups: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
-    resources: Vec<String>,
+    pub resources: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
-    resource_names: Vec<String>,
+    pub resource_names: Vec<String>,
     #[serde(rename = "nonResourceURLs", default, deserialize_with = "nullable")]
-    non_resource_urls: Vec<String>,
+    pub non_resource_urls: Vec<String>,
 }
 
 impl PolicyRule {

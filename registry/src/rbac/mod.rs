@@ -5,6 +5,7 @@
 
 pub mod authorizer;
 pub mod bootstrap;
+pub mod escalation;
 mod schema;
 
 use std::sync::Arc;

@@ -1,0 +1,237 @@
+//! Privilege escalation through RBAC writes: a user may create or change a role, or bind one,
+//! only if it already holds every permission granted — or may `escalate` (roles) or `bind`
+//! (bindings), or is in `system:masters` (kube-apiserver
+//! `pkg/registry/rbac/validation/policy_comparator.go` `Covers`, `rule.go`
+//! `ConfirmNoEscalation`, `CompactRules`, and `pkg/apis/rbac/v1/helpers.go` `CompactString`).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::authorizer::PolicyRule;
+
+/// The rules of a Role or ClusterRole object (its `rules`).
+pub fn rules_of(object: &Value) -> Vec<PolicyRule> {
+    object
+        .get("rules")
+        .and_then(|rules| serde_json::from_value(rules.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// `BreakdownRule`: one rule per group × resource × verb (× name), and per URL × verb.
+fn breakdown(rule: &PolicyRule) -> Vec<PolicyRule> {
+    let one = |s: &String| vec![s.clone()];
+    let mut out = Vec::new();
+    for group in &rule.api_groups {
+        for resource in &rule.resources {
+            for verb in &rule.verbs {
+                let base = PolicyRule {
+                    api_groups: one(group),
+                    resources: one(resource),
+                    verbs: one(verb),
+                    ..PolicyRule::default()
+                };
+                if rule.resource_names.is_empty() {
+                    out.push(base);
+                } else {
+                    for name in &rule.resource_names {
+                        out.push(PolicyRule {
+                            resource_names: one(name),
+                            ..base.clone()
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for url in &rule.non_resource_urls {
+        for verb in &rule.verbs {
+            out.push(PolicyRule {
+                non_resource_urls: one(url),
+                verbs: one(verb),
+                ..PolicyRule::default()
+            });
+        }
+    }
+    out
+}
+
+fn has(set: &[String], item: &str) -> bool {
+    set.iter().any(|s| s == item)
+}
+
+fn has_all(set: &[String], items: &[String]) -> bool {
+    items.iter().all(|i| has(set, i))
+}
+
+/// `resourceCoversAll`: `*`, exact names, or `*/subresource` for subresources.
+fn resources_cover(owner: &[String], wanted: &[String]) -> bool {
+    if has(owner, "*") || has_all(owner, wanted) {
+        return true;
+    }
+    wanted.iter().all(|path| {
+        has(owner, path)
+            || path
+                .split_once('/')
+                .is_some_and(|(_, sub)| has(owner, &format!("*/{sub}")))
+    })
+}
+
+/// `nonResourceURLsCoversAll`: exact or a prefix ending in `*`.
+fn urls_cover(owner: &[String], wanted: &[String]) -> bool {
+    wanted.iter().all(|path| {
+        owner
+            .iter()
+            .any(|o| o == path || (o.ends_with('*') && path.starts_with(o.trim_end_matches('*'))))
+    })
+}
+
+/// `ruleCovers`.
+fn covers_rule(owner: &PolicyRule, sub: &PolicyRule) -> bool {
+    let verbs = has(&owner.verbs, "*") || has_all(&owner.verbs, &sub.verbs);
+    let groups = has(&owner.api_groups, "*") || has_all(&owner.api_groups, &sub.api_groups);
+    let names = if sub.resource_names.is_empty() {
+        owner.resource_names.is_empty()
+    } else {
+        owner.resource_names.is_empty() || has_all(&owner.resource_names, &sub.resource_names)
+    };
+    verbs
+        && groups
+        && resources_cover(&owner.resources, &sub.resources)
+        && names
+        && urls_cover(&owner.non_resource_urls, &sub.non_resource_urls)
+}
+
+/// `Covers`: the broken-down parts of `wanted` that no rule of `owner` covers.
+pub fn uncovered(owner: &[PolicyRule], wanted: &[PolicyRule]) -> Vec<PolicyRule> {
+    wanted
+        .iter()
+        .flat_map(breakdown)
+        .filter(|sub| !owner.iter().any(|o| covers_rule(o, sub)))
+        .collect()
+}
+
+/// `CompactRules`: simple rules (one group, one resource, at most one name, no URLs) with
+/// the same target merge their verbs.
+fn compact(rules: Vec<PolicyRule>) -> Vec<PolicyRule> {
+    let mut out: Vec<PolicyRule> = Vec::new();
+    let mut simple: Vec<PolicyRule> = Vec::new();
+    for rule in rules {
+        let is_simple = rule.api_groups.len() == 1
+            && rule.resources.len() == 1
+            && rule.resource_names.len() <= 1
+            && rule.non_resource_urls.is_empty();
+        if !is_simple {
+            out.push(rule);
+            continue;
+        }
+        let same = simple.iter_mut().find(|s| {
+            s.api_groups == rule.api_groups
+                && s.resources == rule.resources
+                && s.resource_names == rule.resource_names
+        });
+        match same {
+            Some(existing) => existing.verbs.extend(rule.verbs),
+            None => simple.push(rule),
+        }
+    }
+    out.extend(simple);
+    out
+}
+
+/// Go's `%q` of a string slice: `["a" "b"]`.
+fn go_quoted(values: &[String]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+    format!("[{}]", quoted.join(" "))
+}
+
+/// `PolicyRule.CompactString`: `{APIGroups:["g"], Resources:["r"], Verbs:["get"]}`.
+pub fn compact_string(rule: &PolicyRule) -> String {
+    let mut parts = Vec::new();
+    for (label, values) in [
+        ("APIGroups", &rule.api_groups),
+        ("Resources", &rule.resources),
+        ("NonResourceURLs", &rule.non_resource_urls),
+        ("ResourceNames", &rule.resource_names),
+        ("Verbs", &rule.verbs),
+    ] {
+        if !values.is_empty() {
+            parts.push(format!("{label}:{}", go_quoted(values)));
+        }
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// `ConfirmNoEscalation`'s message when `held` does not cover `wanted`; `None` when it does.
+/// `errors` are the errors met resolving the user's own roles.
+pub fn escalation(
+    user: &str,
+    groups: &[String],
+    held: &[PolicyRule],
+    wanted: &[PolicyRule],
+    errors: &[String],
+) -> Option<String> {
+    let missing = uncovered(held, wanted);
+    if missing.is_empty() {
+        return None;
+    }
+    let lines: BTreeSet<String> = compact(missing).iter().map(compact_string).collect();
+    let mut message = format!(
+        "user {user:?} (groups={}) is attempting to grant RBAC permissions not currently held:\n{}",
+        go_quoted(groups),
+        lines.into_iter().collect::<Vec<_>>().join("\n")
+    );
+    if !errors.is_empty() {
+        message.push_str(&format!("; resolution errors: [{}]", errors.join(" ")));
+    }
+    Some(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules(value: Value) -> Vec<PolicyRule> {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn held_rules_cover_what_they_grant_and_no_more() {
+        let held = rules(json!([
+            {"apiGroups": ["fleet.k0rdent.io"], "resources": ["clusterdeployments", "*/status"], "verbs": ["get", "list", "create"]},
+            {"nonResourceURLs": ["/apis/*"], "verbs": ["get"]},
+        ]));
+        let fine = rules(json!([
+            {"apiGroups": ["fleet.k0rdent.io"], "resources": ["clusterdeployments", "clusterdeployments/status"], "verbs": ["get"]},
+            {"nonResourceURLs": ["/apis/fleet.k0rdent.io"], "verbs": ["get"]},
+        ]));
+        assert!(uncovered(&held, &fine).is_empty());
+        let more = rules(json!([
+            {"apiGroups": ["fleet.k0rdent.io"], "resources": ["credentials", "clusterdeployments"], "verbs": ["create", "delete"]},
+        ]));
+        let message = escalation("alice", &["team-a".into()], &held, &more, &[]).unwrap();
+        assert_eq!(
+            message,
+            "user \"alice\" (groups=[\"team-a\"]) is attempting to grant RBAC permissions not currently held:\n\
+             {APIGroups:[\"fleet.k0rdent.io\"], Resources:[\"clusterdeployments\"], Verbs:[\"delete\"]}\n\
+             {APIGroups:[\"fleet.k0rdent.io\"], Resources:[\"credentials\"], Verbs:[\"create\" \"delete\"]}"
+        );
+    }
+
+    #[test]
+    fn named_rules_need_the_names_or_every_name() {
+        let held = rules(
+            json!([{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["a"], "verbs": ["get"]}]),
+        );
+        let named = rules(
+            json!([{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["a"], "verbs": ["get"]}]),
+        );
+        let all =
+            rules(json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]));
+        assert!(uncovered(&held, &named).is_empty());
+        assert_eq!(uncovered(&held, &all).len(), 1);
+        let star = rules(json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]));
+        assert!(uncovered(&star, &all).is_empty());
+    }
+}
