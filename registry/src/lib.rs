@@ -12,12 +12,20 @@
 //! - [`selector`]: label and field selectors; [`jsonpath`]: paths of columns and fields.
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
-//! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning).
-//! - [`rbac`]: the built-in rbac.authorization.k8s.io/v1 kinds (stored and served).
-//! - [`fleet`]: the fleet.k0rdent.io group; one module per kind ([`clusterdeployment`]).
+//! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning);
+//!   [`structural`]: structural schemas from Rust types.
+//! - [`admission`]: checks against other objects, after a kind's own validation.
+//! - [`fieldmanager`]: server-side apply and managed fields.
+//! - [`strategic`]: strategic merge patch for built-in kinds.
+//! - [`rbac`]: the built-in rbac.authorization.k8s.io/v1 kinds (stored and served), their
+//!   authorizer index, escalation checks and bootstrap policy.
+//! - [`fleet`]: the fleet.k0rdent.io group; one module per kind ([`clustertemplate`],
+//!   [`clusterdeployment`], [`servicetemplate`], [`multiclusterservice`], [`credential`],
+//!   [`pricelist`]); [`templatesource`], shared by the template kinds, and [`servicespec`],
+//!   by the kinds that list services.
 
-pub mod catalog;
 pub mod admission;
+pub mod catalog;
 pub mod clusterdeployment;
 pub mod clustertemplate;
 pub mod credential;
@@ -36,6 +44,7 @@ pub mod rbac;
 pub mod resource;
 pub mod schema;
 pub mod selector;
+pub mod servicespec;
 pub mod servicetemplate;
 pub mod structural;
 pub mod status;

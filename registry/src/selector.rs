@@ -495,11 +495,12 @@ const NIL_PATH: &str = "<nil>";
 const LABEL_NAME_MAX: usize = 63;
 const DNS1123_SUBDOMAIN_MAX: usize = 253;
 
-const LABEL_KEY_FORMAT: &str = "must consist of alphanumeric characters, '-', '_' or '.', and \
+pub(crate) const LABEL_KEY_FORMAT: &str =
+    "must consist of alphanumeric characters, '-', '_' or '.', and \
     must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or \
     '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 
-const LABEL_VALUE_FORMAT: &str = "a valid label must be an empty string or consist of \
+pub(crate) const LABEL_VALUE_FORMAT: &str = "a valid label must be an empty string or consist of \
     alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric \
     character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is \
     '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
@@ -511,7 +512,7 @@ const DNS1123_SUBDOMAIN_FORMAT: &str = "a lowercase RFC 1123 subdomain must cons
 
 /// `IsLabelKey` (alias `IsQualifiedName`): an optional DNS-1123 subdomain prefix and `/`, then
 /// a name of at most 63 bytes.
-fn label_key_problems(key: &str) -> Vec<String> {
+pub(crate) fn label_key_problems(key: &str) -> Vec<String> {
     let parts: Vec<&str> = key.split('/').collect();
     let (prefix, name) = match parts[..] {
         [name] => (None, name),
@@ -547,7 +548,7 @@ fn label_key_problems(key: &str) -> Vec<String> {
 }
 
 /// `IsLabelValue`: empty, or at most 63 bytes of the label name charset.
-fn label_value_problems(value: &str) -> Vec<String> {
+pub(crate) fn label_value_problems(value: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if value.len() > LABEL_NAME_MAX {
         problems.push(format!("must be no more than {LABEL_NAME_MAX} bytes"));

@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use jsonschema::error::ValidationErrorKind;
 use jsonschema::Draft;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -55,9 +56,9 @@ pub struct HelmSource {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InlineSource {
-    /// A minijinja (Jinja2) template rendering multi-document YAML. A ClusterTemplate's sees
-    /// `cluster` (`name`, `namespace`, `labels` of the ClusterDeployment) and `config`; a
-    /// ServiceTemplate's sees `cluster` and `values`. Rendered with trim_blocks and
+    /// A minijinja (Jinja2) template rendering multi-document YAML. In a ClusterTemplate it
+    /// sees `cluster` (`name`, `namespace`, `labels` of the ClusterDeployment) and `config`;
+    /// in a ServiceTemplate, `cluster` and `values`. Rendered with trim_blocks and
     /// lstrip_blocks; undefined values chain, so `{{ config.workers.replicas | default(2) }}`
     /// works when `workers` is not given. Its syntax is checked on create.
     pub manifests: String,
@@ -356,7 +357,15 @@ pub fn validate_schema(schema: &Value, path: &str) -> Vec<FieldError> {
         .iter_errors(schema)
         .map(|e| {
             let at = schema_field_path(path, e.instance_path());
-            FieldError::invalid_raw(&at, &printed_value(e.instance()), &e.to_string())
+            let is_type = e.instance_path().as_str().ends_with("/type")
+                && matches!(e.kind(), ValidationErrorKind::AnyOf { .. });
+            if is_type {
+                // The meta-schema's `anyOf` says nothing useful: name the types instead.
+                let printed = printed_value(e.instance());
+                FieldError::not_supported_raw(&at, &printed, &JSON_TYPES)
+            } else {
+                FieldError::invalid_raw(&at, &printed_value(e.instance()), &e.to_string())
+            }
         })
         .collect();
     if !errors.is_empty() {
@@ -396,6 +405,11 @@ impl jsonschema::Retrieve for LocalOnly {
         Err("remote schemas are never fetched; only references within the schema resolve".into())
     }
 }
+
+/// The values of the `type` keyword (alone or in a list).
+const JSON_TYPES: [&str; 7] = [
+    "array", "boolean", "integer", "null", "number", "object", "string",
+];
 
 /// The `$schema` URIs [`validate_schema`] accepts.
 const SUPPORTED_DIALECTS: [&str; 5] = [
@@ -746,7 +760,7 @@ mod tests {
         .is_empty());
         assert_eq!(
             messages(&validate_schema(&json!({"type": 12}), "spec.configSchema")),
-            ["spec.configSchema.type: Invalid value: 12: 12 is not valid under any of the schemas listed in the 'anyOf' keyword"]
+            ["spec.configSchema.type: Unsupported value: 12: supported values: \"array\", \"boolean\", \"integer\", \"null\", \"number\", \"object\", \"string\""]
         );
         assert_eq!(
             messages(&validate_schema(
@@ -754,7 +768,7 @@ mod tests {
                 "spec.configSchema"
             )),
             [
-                "spec.configSchema.properties[replicas].type: Invalid value: \"integr\": \"integr\" is not valid under any of the schemas listed in the 'anyOf' keyword",
+                "spec.configSchema.properties[replicas].type: Unsupported value: \"integr\": supported values: \"array\", \"boolean\", \"integer\", \"null\", \"number\", \"object\", \"string\"",
                 "spec.configSchema.properties[zones].minItems: Invalid value: -1: -1 is less than the minimum of 0",
             ]
         );

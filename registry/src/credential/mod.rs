@@ -108,7 +108,7 @@ pub fn register(catalog: &Catalog) -> Result<(), AlreadyRegistered> {
     Ok(())
 }
 
-/// READY, REGION, IDENTITY (kind/name), AGE; DESCRIPTION with `-o wide`.
+/// READY (True/False/Unknown), REGION, IDENTITY (kind/name), AGE; DESCRIPTION with `-o wide`.
 fn columns() -> Vec<PrinterColumn> {
     let column = |name: &str, column_type: &str, priority, source| PrinterColumn {
         name: name.into(),
@@ -120,7 +120,12 @@ fn columns() -> Vec<PrinterColumn> {
     };
     let path = |p: &str| ColumnSource::JsonPath(p.into());
     vec![
-        column("Ready", "boolean", 0, path(".status.ready")),
+        column(
+            "Ready",
+            "string",
+            0,
+            ColumnSource::Computed(Arc::new(ready_cell)),
+        ),
         column("Region", "string", 0, path(".spec.region")),
         column(
             "Identity",
@@ -131,6 +136,16 @@ fn columns() -> Vec<PrinterColumn> {
         column("Age", "date", 0, path(".metadata.creationTimestamp")),
         column("Description", "string", 1, path(".spec.description")),
     ]
+}
+
+/// `True` or `False` as a controller reported it, `Unknown` before any did (as READY of
+/// ClusterDeployments).
+fn ready_cell(obj: &Value) -> Value {
+    match obj["status"]["ready"] {
+        Value::Bool(true) => json!("True"),
+        Value::Bool(false) => json!("False"),
+        _ => json!("Unknown"),
+    }
 }
 
 /// `Kind/name` of the identity.
@@ -169,7 +184,12 @@ impl Strategy for CredentialStrategy {
 
     /// The region is immutable once set.
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
-        let region = |obj: &Value| obj["spec"]["region"].as_str().unwrap_or_default().to_owned();
+        let region = |obj: &Value| {
+            obj["spec"]["region"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
         let (new_region, old_region) = (region(new), region(old));
         if old_region.is_empty() || new_region == old_region {
             return Vec::new();
@@ -210,8 +230,12 @@ fn validate_identity_ref(identity: &Value, own_namespace: &str) -> Vec<FieldErro
         }
         identity[field].as_str().unwrap_or_default()
     };
-    let (api_version, kind, name, namespace) =
-        (text("apiVersion"), text("kind"), text("name"), text("namespace"));
+    let (api_version, kind, name, namespace) = (
+        text("apiVersion"),
+        text("kind"),
+        text("name"),
+        text("namespace"),
+    );
     let at = |field: &str| format!("{PATH}.{field}");
     for field in ["apiVersion", "kind", "name"] {
         if matches!(&identity[field], Value::Null) || identity[field] == "" {
@@ -232,7 +256,10 @@ fn validate_identity_ref(identity: &Value, own_namespace: &str) -> Vec<FieldErro
             "must be a kind such as AWSClusterStaticIdentity: a letter, then letters and digits",
         ));
     }
-    for problem in meta::dns1123_subdomain_problems(name).into_iter().filter(|_| !name.is_empty()) {
+    for problem in meta::dns1123_subdomain_problems(name)
+        .into_iter()
+        .filter(|_| !name.is_empty())
+    {
         errors.push(FieldError::invalid(&at("name"), &json!(name), &problem));
     }
     if namespace.is_empty() {
@@ -273,7 +300,6 @@ fn string_field(obj: &Value, path: &str, field: &str) -> Option<FieldError> {
         other => Some(type_error(&format!("{path}.{field}"), other, "string")),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -332,10 +358,7 @@ mod tests {
                 "spec.identityRef.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
             ]
         );
-        assert_eq!(
-            messages(Value::Null),
-            ["spec.identityRef: Required value"]
-        );
+        assert_eq!(messages(Value::Null), ["spec.identityRef: Required value"]);
         assert_eq!(
             messages(json!({"kind": "Secret-2", "name": "s"})),
             [
@@ -362,14 +385,28 @@ mod tests {
 
     #[test]
     fn columns_show_readiness_region_and_identity() {
-        let names: Vec<_> = columns().into_iter().map(|c| (c.name, c.priority)).collect();
+        let names: Vec<_> = columns()
+            .into_iter()
+            .map(|c| (c.name, c.priority))
+            .collect();
         assert_eq!(
             names,
-            [("Ready", 0), ("Region", 0), ("Identity", 0), ("Age", 0), ("Description", 1)]
-                .map(|(n, p)| (n.to_owned(), p))
+            [
+                ("Ready", 0),
+                ("Region", 0),
+                ("Identity", 0),
+                ("Age", 0),
+                ("Description", 1)
+            ]
+            .map(|(n, p)| (n.to_owned(), p))
         );
         let obj = credential(json!({"apiVersion": "v1", "kind": "Secret", "name": "s"}));
         assert_eq!(identity_cell(&obj), json!("Secret/s"));
+        assert_eq!(ready_cell(&obj), json!("Unknown"));
+        assert_eq!(
+            ready_cell(&json!({"status": {"ready": false}})),
+            json!("False")
+        );
         let spec: CredentialSpec = serde_json::from_value(obj["spec"].clone()).unwrap();
         assert_eq!(spec.identity_ref.namespace, "");
     }

@@ -18,12 +18,20 @@
 //! - [`managed`](ManagedFields): entries of `metadata.managedFields`; [`conflict`](Conflicts):
 //!   conflicts and their messages; `updater`: who owns what after a write.
 //!
-//! # Not supported
-//! Conversion between API versions (entries of other versions are compared as they are);
-//! `kubectl.kubernetes.io/last-applied-configuration` (upstream's client-side-apply upgrade);
-//! reconciling sets with a schema that changed atomic/granular; unions; scalar type checks of
-//! the applied configuration (left to the kind's validation). Fields a schema does not declare
-//! are walked as schema-less rather than rejected.
+//! # Not supported, and differences
+//! Not supported: conversion between API versions (entries of other versions are compared as
+//! they are); `kubectl.kubernetes.io/last-applied-configuration` (upstream's
+//! client-side-apply upgrade); reconciling sets with a schema that changed atomic/granular;
+//! unions; `$ref`s; scalar type checks of the applied configuration (left to the kind's
+//! validation).
+//!
+//! Differences: fields a schema does not declare are walked as schema-less rather than
+//! rejected. A map or list emptied by removal is dropped where upstream leaves `null` (which
+//! conversion, or a custom resource's null pruning, drops), and an empty list or map the
+//! configuration holds is kept. Pruning treats a struct field still present as kept, where
+//! upstream drops one that holds nothing setting a field (`spec: {tags: []}`).
+//! [`FieldSet::to_fields_v1`] yields a JSON object whose keys sort as strings (serde_json's
+//! map); [`FieldSet::to_fields_v1_string`] gives upstream's exact bytes and key order.
 
 mod compare;
 mod conflict;
@@ -66,7 +74,7 @@ pub struct Operation {
 }
 
 /// Fields an endpoint resets, which its writers therefore never own (upstream's
-/// `ResetFieldsStrategy`).
+/// `ResetFieldsStrategy`). They still change in the object returned; the strategy resets them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Reset {
     /// Every field counts.
@@ -167,12 +175,7 @@ pub fn record_update(
         return Err(Error::Typed(e));
     }
     let updater = Updater { ty, reset, op };
-    let manager = if op.manager.is_empty() {
-        "unknown"
-    } else {
-        &op.manager
-    };
-    updater.update(&live, new, &mut managed, manager);
+    updater.update(&live, new, &mut managed, updater.manager());
     managed.write_to(new);
     Ok(())
 }

@@ -304,7 +304,6 @@ pub fn validate_price(price: &Value, path: &str) -> Option<FieldError> {
     None
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,7 +329,13 @@ mod tests {
         let spec: PriceListSpec = serde_json::from_value(list["spec"].clone()).unwrap();
         assert_eq!(spec.currency, "USD");
         for provider in ["aws", "azure", "gcp"] {
-            assert!(spec.instance_types.iter().filter(|t| t.provider == provider).count() >= 6);
+            assert!(
+                spec.instance_types
+                    .iter()
+                    .filter(|t| t.provider == provider)
+                    .count()
+                    >= 6
+            );
         }
         assert_eq!(spec.fallback.storage_gib_month, "0.08");
         assert_eq!(serde_json::to_value(&spec).unwrap(), list["spec"]);
@@ -344,25 +349,35 @@ mod tests {
         let path = "spec.instanceTypes[0].hourly";
         assert_eq!(
             hourly(json!(0.096)),
-            [format!("{path}: Invalid value: 0.096: must be a decimal string such as \"0.096\"")]
+            [format!(
+                "{path}: Invalid value: 0.096: must be a decimal string such as \"0.096\""
+            )]
         );
         assert_eq!(
             hourly(json!(1)),
-            [format!("{path}: Invalid value: 1: must be a decimal string such as \"0.096\"")]
+            [format!(
+                "{path}: Invalid value: 1: must be a decimal string such as \"0.096\""
+            )]
         );
         assert_eq!(
             hourly(json!("-0.5")),
-            [format!("{path}: Invalid value: \"-0.5\": must not be negative")]
+            [format!(
+                "{path}: Invalid value: \"-0.5\": must not be negative"
+            )]
         );
         for bad in ["1e-3", ".5", "1.", "+1", " 1", "0,5", "abc", "1.2.3"] {
             assert_eq!(
                 hourly(json!(bad)),
-                [format!("{path}: Invalid value: {bad:?}: must be a decimal string such as \"0.096\"")]
+                [format!(
+                    "{path}: Invalid value: {bad:?}: must be a decimal string such as \"0.096\""
+                )]
             );
         }
         assert_eq!(
             hourly(json!("0.0000001")),
-            [format!("{path}: Invalid value: \"0.0000001\": must have at most 6 decimal places")]
+            [format!(
+                "{path}: Invalid value: \"0.0000001\": must have at most 6 decimal places"
+            )]
         );
         assert_eq!(
             hourly(json!("1234567890")),
