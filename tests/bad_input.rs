@@ -83,7 +83,7 @@ fn body() -> Value {
         "apiVersion": API_VERSION,
         "kind": "ClusterDeployment",
         "metadata": {"name": "x", "namespace": "default"},
-        "spec": {"template": "t1"},
+        "spec": {"template": "t1", "credential": "aws"},
     })
 }
 
@@ -125,7 +125,7 @@ async fn bad_creates_are_refused_and_write_nothing(backend: Backend) {
     // Through a client of its own: the server closes the connection after this 413 (most of
     // the body is unread) without saying `Connection: close`, so a pooled connection breaks.
     let mut huge = body();
-    huge["spec"]["blob"] = "x".repeat(4 * 1024 * 1024).into();
+    huge["spec"]["config"] = json!({"blob": "x".repeat(4 * 1024 * 1024)});
     refused_via(
         &client,
         &server.client().await,
@@ -450,20 +450,42 @@ async fn unknown_paths_and_media_types_are_refused(backend: Backend) {
     let version = &fleet["versions"][0];
     assert_eq!(version["version"], "v1alpha1", "{list}");
     assert_eq!(version["freshness"], "Current", "{list}");
-    let resource = &version["resources"][0];
-    assert_eq!(resource["resource"], "clusterdeployments", "{list}");
-    assert_eq!(
-        resource["responseKind"],
-        json!({"group": "fleet.k0rdent.io", "version": "v1alpha1", "kind": "ClusterDeployment"})
-    );
-    assert_eq!(resource["scope"], "Namespaced");
-    assert_eq!(resource["singularResource"], "clusterdeployment");
-    assert_eq!(resource["shortNames"], json!(["cld"]));
-    assert_eq!(resource["categories"], json!(["k0rdent"]));
-    assert_eq!(
-        resource["subresources"][0]["subresource"], "status",
-        "{list}"
-    );
+    let resources = version["resources"].as_array().expect("resources");
+    let mut served: Vec<&str> = resources
+        .iter()
+        .map(|r| r["resource"].as_str().unwrap_or_default())
+        .collect();
+    served.sort();
+    let mut wanted: Vec<&str> = FLEET_RESOURCES.iter().map(|r| r.0).collect();
+    wanted.sort();
+    assert_eq!(served, wanted, "{list}");
+    for (plural, kind, scope, short_name, status) in FLEET_RESOURCES {
+        let resource = resources
+            .iter()
+            .find(|r| r["resource"] == plural)
+            .expect("listed");
+        assert_eq!(
+            resource["responseKind"],
+            json!({"group": "fleet.k0rdent.io", "version": "v1alpha1", "kind": kind}),
+            "{resource}"
+        );
+        assert_eq!(resource["scope"], scope, "{resource}");
+        let singular = plural.strip_suffix('s').expect("a plural");
+        assert_eq!(resource["singularResource"], singular, "{resource}");
+        assert_eq!(resource["shortNames"], json!([short_name]), "{resource}");
+        assert_eq!(resource["categories"], json!(["k0rdent"]), "{resource}");
+        assert_eq!(resource["verbs"], json!(VERBS), "{resource}");
+        let subresources = if status {
+            json!([{
+                "subresource": "status",
+                "responseKind": resource["responseKind"],
+                "verbs": ["get", "patch", "update"],
+            }])
+        } else {
+            Value::Null
+        };
+        assert_eq!(resource["subresources"], subresources, "{resource}");
+    }
 
     let reply = unwritten(
         &client,
@@ -484,6 +506,53 @@ async fn unknown_paths_and_media_types_are_refused(backend: Backend) {
     .await;
     assert_eq!(reply.status, 200, "a stale ETag gets the document");
 }
+
+/// The resources of fleet.k0rdent.io in aggregated discovery (docs/api.md): plural, kind,
+/// scope, short name, and whether it has a `/status` subresource.
+const FLEET_RESOURCES: [(&str, &str, &str, &str, bool); 6] = [
+    (
+        "clustertemplates",
+        "ClusterTemplate",
+        "Namespaced",
+        "ctpl",
+        true,
+    ),
+    (
+        "clusterdeployments",
+        "ClusterDeployment",
+        "Namespaced",
+        "cld",
+        true,
+    ),
+    (
+        "servicetemplates",
+        "ServiceTemplate",
+        "Namespaced",
+        "stpl",
+        true,
+    ),
+    (
+        "multiclusterservices",
+        "MultiClusterService",
+        "Cluster",
+        "mcs",
+        true,
+    ),
+    ("credentials", "Credential", "Namespaced", "cred", true),
+    ("pricelists", "PriceList", "Cluster", "pl", false),
+];
+
+/// The verbs of every stored kind, as discovery lists them.
+const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 async fn requests_without_a_client_certificate_are_unauthorized(backend: Backend) {
     let Some(server) = TestServer::start(backend) else {

@@ -1,6 +1,6 @@
 //! kube-rs against `fleet-apiserver up`, on the embedded store and on etcd: discovery finds
-//! the group and resource; `Api<DynamicObject>` creates, gets, replaces and deletes, and a
-//! stale replace is a Conflict.
+//! the group and its six kinds; `Api<DynamicObject>` creates, gets, replaces and deletes a
+//! ClusterDeployment, and a stale replace is a Conflict.
 
 #[macro_use]
 mod support;
@@ -35,14 +35,81 @@ fn check_clusterdeployment(found: &(ApiResource, ApiCapabilities)) {
     assert!(status_caps.supports_operation("update"), "{status_caps:?}");
 }
 
+/// The kinds of the group: kind, plural, scope, and whether it has a `/status` subresource.
+const KINDS: [(&str, &str, Scope, bool); 6] = [
+    (
+        "ClusterTemplate",
+        "clustertemplates",
+        Scope::Namespaced,
+        true,
+    ),
+    (
+        "ClusterDeployment",
+        "clusterdeployments",
+        Scope::Namespaced,
+        true,
+    ),
+    (
+        "ServiceTemplate",
+        "servicetemplates",
+        Scope::Namespaced,
+        true,
+    ),
+    (
+        "MultiClusterService",
+        "multiclusterservices",
+        Scope::Cluster,
+        true,
+    ),
+    ("Credential", "credentials", Scope::Namespaced, true),
+    ("PriceList", "pricelists", Scope::Cluster, false),
+];
+
+/// Every verb of a stored kind.
+const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// Checks that the group serves exactly [`KINDS`], each with every verb and the status
+/// subresource it declares.
+fn check_kinds(resources: &[(ApiResource, ApiCapabilities)]) {
+    let mut found: Vec<_> = resources
+        .iter()
+        .map(|(r, caps)| {
+            let status = caps.subresources.iter().any(|(s, _)| s.plural == "status");
+            (
+                r.kind.as_str(),
+                r.plural.as_str(),
+                caps.scope.clone(),
+                status,
+            )
+        })
+        .collect();
+    let mut wanted = KINDS.to_vec();
+    found.sort_by_key(|k| k.0);
+    wanted.sort_by_key(|k| k.0);
+    assert_eq!(found, wanted, "the kinds of {GROUP}: {resources:?}");
+    for (resource, caps) in resources {
+        let mut verbs = caps.operations.clone();
+        verbs.sort();
+        assert_eq!(verbs, VERBS, "verbs of {}", resource.plural);
+    }
+}
+
 fn find(discovery: &Discovery) -> (ApiResource, ApiCapabilities) {
     let group = discovery
         .get(GROUP)
         .unwrap_or_else(|| panic!("group {GROUP} is discovered"));
     assert_eq!(group.versions().collect::<Vec<_>>(), [VERSION]);
     assert_eq!(group.preferred_version(), Some(VERSION));
-    let resources = group.versioned_resources(VERSION);
-    assert_eq!(resources.len(), 1, "one resource: {resources:?}");
+    check_kinds(&group.versioned_resources(VERSION));
     group
         .recommended_kind("ClusterDeployment")
         .expect("ClusterDeployment is discovered")
@@ -108,7 +175,7 @@ async fn dynamic_api_creates_gets_replaces_and_deletes(backend: Backend) {
 
     let wanted = DynamicObject::new("prod", &resource)
         .within("default")
-        .data(serde_json::json!({"spec": {"template": "t1"}}));
+        .data(serde_json::json!({"spec": {"template": "t1", "credential": "aws"}}));
     let created = api
         .create(&PostParams::default(), &wanted)
         .await
@@ -120,7 +187,10 @@ async fn dynamic_api_creates_gets_replaces_and_deletes(backend: Backend) {
     let uid = meta.uid.clone().expect("a uid");
     assert!(meta.creation_timestamp.is_some());
     let rv1 = meta.resource_version.clone().expect("a resourceVersion");
-    assert_eq!(created.data["spec"]["template"], "t1");
+    assert_eq!(
+        created.data["spec"],
+        serde_json::json!({"template": "t1", "credential": "aws"})
+    );
     let types = created.types.as_ref().expect("apiVersion and kind");
     assert_eq!(
         (types.api_version.as_str(), types.kind.as_str()),

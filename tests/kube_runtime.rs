@@ -177,8 +177,13 @@ async fn metadata_watchers_see_partial_object_metadata_and_changes(backend: Back
     let Some((_server, client)) = start(backend).await else {
         return;
     };
-    create(&client, &cld_with("a", json!({"env": "prod"}), json!({}))).await;
-    create(&client, &cld_with("b", json!({"env": "dev"}), json!({}))).await;
+    let spec = json!({"template": "t1", "credential": "aws"});
+    create(
+        &client,
+        &cld_with("a", json!({"env": "prod"}), spec.clone()),
+    )
+    .await;
+    create(&client, &cld_with("b", json!({"env": "dev"}), spec)).await;
     let ar = clusterdeployments();
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
 

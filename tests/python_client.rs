@@ -102,7 +102,8 @@ async fn dynamic_client_discovers_creates_gets_lists_patches_and_deletes(backend
     };
     let client = server.client().await;
     // Someone else's object in the namespace, which the selector must leave out.
-    create(&client, &cld_with("other", json!({"env": "qa"}), json!({}))).await;
+    let spec = json!({"template": "t1", "credential": "aws"});
+    create(&client, &cld_with("other", json!({"env": "qa"}), spec)).await;
 
     let out = run_script(&python, "dynamic_crud.py", &server);
     let discovery = &out["discovery"];
@@ -129,6 +130,37 @@ async fn dynamic_client_discovers_creates_gets_lists_patches_and_deletes(backend
         json!(["get", "patch", "update"]),
         "{out}"
     );
+
+    let kinds: Vec<Value> = [
+        ("ClusterDeployment", "clusterdeployments", true, "cld", true),
+        ("ClusterTemplate", "clustertemplates", true, "ctpl", true),
+        ("Credential", "credentials", true, "cred", true),
+        (
+            "MultiClusterService",
+            "multiclusterservices",
+            false,
+            "mcs",
+            true,
+        ),
+        ("PriceList", "pricelists", false, "pl", false),
+        ("ServiceTemplate", "servicetemplates", true, "stpl", true),
+    ]
+    .into_iter()
+    .map(|(kind, name, namespaced, short_name, status)| {
+        let subresources: &[&str] = if status { &["status"] } else { &[] };
+        json!({
+            "kind": kind,
+            "name": name,
+            "namespaced": namespaced,
+            "short_names": [short_name],
+            "categories": ["k0rdent"],
+            "subresources": subresources,
+        })
+    })
+    .collect();
+    assert_eq!(out["kinds"], json!(kinds), "{out}");
+    // `up` installs the cluster-scoped PriceList `default`.
+    assert_eq!(out["pricelists"], json!(["default"]), "{out}");
 
     let created = &out["created"];
     assert_eq!(created["name"], "py-a", "{out}");
@@ -173,7 +205,11 @@ async fn dynamic_client_watch_sees_added_modified_and_deleted(backend: Backend) 
     let client = server.client().await;
     create(
         &client,
-        &cld_with("existing", json!({}), json!({"template": "t0"})),
+        &cld_with(
+            "existing",
+            json!({}),
+            json!({"template": "t0", "credential": "aws"}),
+        ),
     )
     .await;
 

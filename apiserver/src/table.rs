@@ -148,9 +148,10 @@ impl Renderer<'_> {
             "description": NAME_DESCRIPTION, "priority": 0,
         })];
         for c in self.columns() {
+            let description = describe(&c);
             out.push(json!({
                 "name": c.name, "type": c.column_type, "format": c.format,
-                "description": c.description, "priority": c.priority,
+                "description": description, "priority": c.priority,
             }));
         }
         out
@@ -172,6 +173,26 @@ impl Renderer<'_> {
             }
         }
         Value::Object(row)
+    }
+}
+
+/// A column's description when its kind gives none: a column over
+/// `.metadata.creationTimestamp` gets that field's documentation, another JSONPath column the
+/// custom resource table convertor's `Custom resource definition column (in JSONPath format):`
+/// line; computed columns stay as declared (kube-apiserver's built-in printers leave some
+/// empty, e.g. a RoleBinding's Role).
+fn describe(column: &PrinterColumn) -> String {
+    if !column.description.is_empty() {
+        return column.description.clone();
+    }
+    match &column.source {
+        ColumnSource::JsonPath(path) if path == ".metadata.creationTimestamp" => {
+            AGE_DESCRIPTION.into()
+        }
+        ColumnSource::JsonPath(path) => {
+            format!("Custom resource definition column (in JSONPath format): {path}")
+        }
+        ColumnSource::Computed(_) => String::new(),
     }
 }
 
@@ -301,5 +322,22 @@ mod tests {
             IncludeObject::Object
         );
         assert_eq!(IncludeObject::parse(Some("All")).unwrap_err().code(), 400);
+    }
+
+    #[test]
+    fn columns_without_descriptions_get_kube_apiservers() {
+        let column = |path: &str| PrinterColumn {
+            name: "X".into(),
+            column_type: "string".into(),
+            format: String::new(),
+            description: String::new(),
+            priority: 0,
+            source: ColumnSource::JsonPath(path.into()),
+        };
+        assert_eq!(describe(&column(".metadata.creationTimestamp")), AGE_DESCRIPTION);
+        assert_eq!(
+            describe(&column(".spec.region")),
+            "Custom resource definition column (in JSONPath format): .spec.region"
+        );
     }
 }

@@ -1,5 +1,6 @@
 """The Python `kubernetes` client's DynamicClient against fleet-apiserver: discovery finds
-ClusterDeployment; create, get, list with a label selector, merge patch, the default
+every kind of the group and ClusterDeployment's verbs; the cluster-scoped PriceList that `up`
+installs is listed; create, get, list with a label selector, merge patch, the default
 (strategic merge) patch refused with 415, delete. Prints one JSON object with what it saw.
 
 Usage: python dynamic_crud.py KUBECONFIG
@@ -10,6 +11,7 @@ import sys
 
 from kubernetes import config, dynamic
 from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.resource import ResourceList
 
 API_VERSION = "fleet.k0rdent.io/v1alpha1"
 NAMESPACE = "default"
@@ -27,6 +29,23 @@ def main(kubeconfig):
         "short_names": list(resource.short_names or []),
         "status_verbs": sorted(resource.subresources["status"].verbs),
     }
+
+    # Resource objects only (search also yields each kind's ResourceList).
+    out["kinds"] = [
+        {
+            "kind": r.kind,
+            "name": r.name,
+            "namespaced": r.namespaced,
+            "short_names": list(r.short_names or []),
+            "categories": list(r.categories or []),
+            "subresources": sorted(r.subresources),
+        }
+        for r in client.resources.search(group="fleet.k0rdent.io")
+        if not isinstance(r, ResourceList)
+    ]
+    out["kinds"].sort(key=lambda k: k["kind"])
+    pricelists = client.resources.get(api_version=API_VERSION, kind="PriceList").get()
+    out["pricelists"] = [item.metadata.name for item in pricelists.items]
 
     def body(name, env):
         return {

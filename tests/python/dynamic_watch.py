@@ -24,7 +24,7 @@ def writes(resource, errors):
                 "apiVersion": API_VERSION,
                 "kind": "ClusterDeployment",
                 "metadata": {"name": "py-w"},
-                "spec": {"template": "t1"},
+                "spec": {"template": "t1", "credential": "aws"},
             },
             namespace=NAMESPACE,
         )

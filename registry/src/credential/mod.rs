@@ -110,13 +110,19 @@ pub fn register(catalog: &Catalog) -> Result<(), AlreadyRegistered> {
 
 /// READY (True/False/Unknown), REGION, IDENTITY (kind/name), AGE; DESCRIPTION with `-o wide`.
 fn columns() -> Vec<PrinterColumn> {
-    let column = |name: &str, column_type: &str, priority, source| PrinterColumn {
+    let column = |name: &str, column_type: &str, priority, source| {
+        PrinterColumn {
         name: name.into(),
         column_type: column_type.into(),
         format: String::new(),
-        description: String::new(),
+        description: match name {
+            "Ready" => "Whether a controller found the identity usable: True, False, or Unknown before it reported.".into(),
+            "Identity" => "The identity the credential refers to, as kind/name.".into(),
+            _ => String::new(),
+        },
         priority,
         source,
+    }
     };
     let path = |p: &str| ColumnSource::JsonPath(p.into());
     vec![

@@ -129,7 +129,10 @@ fn columns() -> Vec<PrinterColumn> {
         name: name.into(),
         column_type: column_type.into(),
         format: String::new(),
-        description: String::new(),
+        description: match name {
+            "Instance Types" => "How many instance types have a price.".into(),
+            _ => String::new(),
+        },
         priority: 0,
         source,
     };
