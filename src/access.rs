@@ -19,6 +19,9 @@ pub struct AccessControl {
     pub access: Access,
     /// The RBAC authorizer when RBAC is a mode (its watches must be synced before serving).
     pub rbac: Option<Arc<RbacAuthorizer>>,
+    /// Completes once the host cluster's authentication ConfigMap has been read (aggregated
+    /// mode).
+    pub host_read: Option<tokio::sync::oneshot::Receiver<()>>,
     pub tasks: Vec<JoinHandle<()>>,
 }
 
@@ -69,7 +72,10 @@ pub async fn build(
     if args.requestheader_client_ca_file.is_some() {
         authentication.set_request_header(Some(flags_request_header));
     }
+    let mut host_read = None;
     if let Some(host) = host {
+        let (read, was_read) = tokio::sync::oneshot::channel();
+        host_read = Some(was_read);
         tasks.push(tokio::spawn(apiserver::authentication::extension::follow(
             host,
             tls.clone(),
@@ -78,6 +84,7 @@ pub async fn build(
                 client_ca: client_ca_from_flags,
                 request_header: args.requestheader_client_ca_file.is_some(),
             },
+            read,
         )));
     }
     let mut modes: Vec<Arc<dyn Authorizer>> = Vec::new();
@@ -125,6 +132,7 @@ pub async fn build(
             audit,
         },
         rbac,
+        host_read,
         tasks,
     })
 }

@@ -105,6 +105,9 @@ pub fn read(path: &PathBuf) -> Result<Vec<u8>> {
     })
 }
 
+/// How long start-up waits for the host cluster's authentication ConfigMap.
+const HOST_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How to serve: everything `serve` and `up` decide before serving.
 pub struct Serving<'a> {
     pub tls: TlsFiles,
@@ -161,6 +164,19 @@ pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
     if let Some(rbac) = &control.rbac {
         rbac.wait_synced().await;
     }
+    let mut control = control;
+    if let Some(host_read) = control.host_read.take() {
+        // As kube-apiserver's library: the front-proxy settings are read before serving, and
+        // a host that cannot be read is a start-up error.
+        match tokio::time::timeout(HOST_READ_TIMEOUT, host_read).await {
+            Ok(Ok(())) => {}
+            _ => {
+                return Err(Error::Usage(format!(
+                    "could not read kube-system/extension-apiserver-authentication from the host cluster within {HOST_READ_TIMEOUT:?}"
+                )))
+            }
+        }
+    }
     if let Some(before) = serving.before_serving {
         before(&generic, &catalog).await?;
     }
@@ -171,6 +187,7 @@ pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
         access,
         tasks,
         rbac,
+        ..
     } = control;
     let _tasks: Vec<_> = tasks.into_iter().map(AbortOnDrop).collect();
     let _rbac = rbac;

@@ -144,7 +144,7 @@ impl ApiServer {
             &self.access.authentication,
             &path,
             &mut parts.headers,
-            &connection.identity,
+            &connection.identity(),
         )
         .await;
         // The event starts with the authenticated user (before impersonation), as upstream's

@@ -29,8 +29,47 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub remote: SocketAddr,
-    /// Who the client certificate says the peer is (nobody without one).
-    pub identity: Arc<PeerIdentity>,
+    peer: Arc<Peer>,
+}
+
+/// A connection's client certificate and who it says the peer is under the CAs current when
+/// that was last decided: rotated CAs apply to open connections too, as kube-apiserver
+/// verifies the certificate on every request.
+#[derive(Debug)]
+struct Peer {
+    chain: Vec<rustls_pki_types::CertificateDer<'static>>,
+    tls: Option<Arc<DynamicTls>>,
+    decided: std::sync::Mutex<(Option<Arc<crate::tls::TlsState>>, Arc<PeerIdentity>)>,
+}
+
+impl Connection {
+    /// A connection whose peer is `identity` whatever the CAs (in-process callers, tests).
+    pub fn fixed(remote: SocketAddr, identity: PeerIdentity) -> Connection {
+        Connection {
+            remote,
+            peer: Arc::new(Peer {
+                chain: Vec::new(),
+                tls: None,
+                decided: std::sync::Mutex::new((None, Arc::new(identity))),
+            }),
+        }
+    }
+
+    /// Who the client certificate says the peer is, under the current CAs.
+    pub fn identity(&self) -> Arc<PeerIdentity> {
+        let peer = &self.peer;
+        let mut decided = peer.decided.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(tls) = &peer.tls else {
+            return decided.1.clone();
+        };
+        let current = tls.current();
+        if decided.0.as_ref().is_some_and(|s| Arc::ptr_eq(s, &current)) {
+            return decided.1.clone();
+        }
+        let identity = Arc::new(current.identify(&peer.chain));
+        *decided = (Some(current), identity.clone());
+        identity
+    }
 }
 
 /// Serves `server` on `listener` until `shutdown` completes, then drains.
@@ -64,6 +103,7 @@ pub async fn run(
         };
         // Each connection uses the certificates current when it arrives.
         let state = tls.current();
+        let dynamic = tls.clone();
         let acceptor = TlsAcceptor::from(state.config.clone());
         let server = server.clone();
         let builder = builder.clone();
@@ -86,9 +126,14 @@ pub async fn run(
                 .peer_certificates()
                 .map(|chain| chain.iter().map(|c| c.clone().into_owned()).collect())
                 .unwrap_or_default();
+            let identity = Arc::new(state.identify(&chain));
             let connection = Connection {
                 remote,
-                identity: Arc::new(state.identify(&chain)),
+                peer: Arc::new(Peer {
+                    chain,
+                    tls: Some(dynamic),
+                    decided: std::sync::Mutex::new((Some(state.clone()), identity)),
+                }),
             };
             let service = service_fn(move |req| {
                 let server = server.clone();

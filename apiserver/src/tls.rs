@@ -51,7 +51,8 @@ pub struct TlsFiles {
     pub request_header_ca_pem: Option<Vec<u8>>,
 }
 
-/// Who a connection's client certificate says it is, decided once per connection.
+/// Who a connection's client certificate says it is under one set of CAs (decided again
+/// when the CAs change).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerIdentity {
     /// CN and O of a certificate that verifies against the client CA.

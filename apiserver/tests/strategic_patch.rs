@@ -75,10 +75,7 @@ impl Fixture {
         };
         Fixture {
             server: ApiServer::new(catalog, generic, access),
-            connection: Connection {
-                remote: "127.0.0.1:1".parse().unwrap(),
-                identity: Arc::new(identity),
-            },
+            connection: Connection::fixed("127.0.0.1:1".parse().unwrap(), identity),
             _dir: dir,
         }
     }

@@ -32,7 +32,7 @@ pub struct Published {
 }
 
 /// Reads the ConfigMap's data. The header lists are JSON arrays of strings.
-pub fn read(config_map: &ConfigMap) -> Published {
+pub fn published(config_map: &ConfigMap) -> Published {
     let data = config_map.data.clone().unwrap_or_default();
     let list = |key: &str| -> Vec<String> {
         data.get(key)
@@ -88,13 +88,16 @@ pub fn apply(
     }
 }
 
-/// Follows the ConfigMap until the task is dropped.
+/// Follows the ConfigMap until the task is dropped; `read` is told once it has been read
+/// (the server serves only then, as kube-apiserver's library reads it once before serving).
 pub async fn follow(
     client: kube::Client,
     tls: Arc<DynamicTls>,
     authentication: Arc<Authentication>,
     overrides: Overrides,
+    read: tokio::sync::oneshot::Sender<()>,
 ) {
+    let mut read = Some(read);
     let api: kube::Api<ConfigMap> = kube::Api::namespaced(client, NAMESPACE);
     let config = watcher::Config::default().fields(&format!("metadata.name={NAME}"));
     let mut events = watcher(api, config).default_backoff().boxed();
@@ -103,7 +106,13 @@ pub async fn follow(
         match event {
             Ok(watcher::Event::Apply(cm) | watcher::Event::InitApply(cm)) => {
                 last_error.clear();
-                apply(&read(&cm), &tls, &authentication, overrides);
+                apply(&published(&cm), &tls, &authentication, overrides);
+            }
+            // The initial list is complete (possibly without the ConfigMap).
+            Ok(watcher::Event::InitDone) => {
+                if let Some(read) = read.take() {
+                    let _ = read.send(());
+                }
             }
             Ok(_) => {}
             // Logged once per distinct error; the watcher backs off and retries.
@@ -141,7 +150,7 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
         );
-        let published = read(&cm);
+        let published = published(&cm);
         assert_eq!(published.client_ca_pem.as_deref(), Some(&b"CLIENT"[..]));
         assert_eq!(
             published.request_header_ca_pem.as_deref(),
