@@ -5,7 +5,7 @@
 
 use http::{Response, StatusCode};
 use registry::field::FieldError;
-use registry::fieldmanager::{self, ApplyError};
+use registry::fieldmanager::{self, lastapplied, ApplyError};
 use registry::{meta, ApiError, Subresource};
 use serde_json::Value;
 
@@ -29,6 +29,14 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let config: Value = yaml_serde::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
     let locked = meta::resource_version(&config).is_some();
+    // rest.EnsureObjectNamespaceMatchesRequestNamespace
+    if let (Some(url), Some(body)) = (namespace.as_deref(), meta::namespace(&config)) {
+        if url != body {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+    }
     let reset = match call.subresource {
         Subresource::Status => fieldmanager::Reset::AllButStatus,
         Subresource::Main if resource.def.status_subresource => fieldmanager::Reset::Status,
@@ -51,8 +59,23 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             Err(e) => return Err(e),
         };
         let schema = resource.def.schema.as_ref();
-        let mut applied = fieldmanager::apply(schema, reset, live.as_ref(), &config, &op, force)
+        let mut applied =
+            match fieldmanager::apply(schema, reset, live.as_ref(), &config, &op, force) {
+                // `kubectl` taking over from client-side apply: fields still as last applied.
+                Err(ApplyError::Conflicts(conflicts))
+                    if lastapplied::conflicts_allowed(
+                        &op.manager,
+                        live.as_ref(),
+                        &conflicts,
+                        schema,
+                    ) =>
+                {
+                    fieldmanager::apply(schema, reset, live.as_ref(), &config, &op, true)
+                }
+                other => other,
+            }
             .map_err(apply_error)?;
+        lastapplied::update_annotation(&op.manager, &config, &mut applied);
         if meta::name(&applied) != Some(name.as_str()) {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",
@@ -70,6 +93,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             live.as_ref(),
         )
         .await?;
+        check_uid(&resource.def, &name, &config, live.as_ref())?;
         let written = match &live {
             None => {
                 let written = store
@@ -105,6 +129,39 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
         let mut response = response::json(code, &render.object(written.object));
         response::add_warnings(&mut response, &written.warnings);
         return Ok(response);
+    }
+}
+
+/// A uid in the configuration must be the live object's: a missing object is a conflict
+/// (`uid mismatch`, as kube-apiserver's patcher says), another uid an immutable field.
+fn check_uid(
+    def: &registry::ResourceDefinition,
+    name: &str,
+    config: &Value,
+    live: Option<&Value>,
+) -> Result<(), ApiError> {
+    let Some(uid) = meta::get(config, "uid").filter(|u| !u.is_empty()) else {
+        return Ok(());
+    };
+    match live {
+        None => Err(ApiError::conflict(
+            &def.group_resource(),
+            name,
+            &format!(
+                "uid mismatch: the provided object specified uid {uid}, and no existing object was found"
+            ),
+        )),
+        Some(live) if meta::get(live, "uid") != Some(uid) => Err(ApiError::invalid(
+            &def.kind,
+            &def.group,
+            name,
+            &[FieldError::invalid(
+                "metadata.uid",
+                &Value::String(uid.to_owned()),
+                "field is immutable",
+            )],
+        )),
+        Some(_) => Ok(()),
     }
 }
 

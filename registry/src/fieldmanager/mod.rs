@@ -17,11 +17,11 @@
 //!   removal; differences; merging).
 //! - [`managed`](ManagedFields): entries of `metadata.managedFields`; [`conflict`](Conflicts):
 //!   conflicts and their messages; `updater`: who owns what after a write.
+//! - [`lastapplied`]: the move from client-side apply (`kubectl`'s last-applied annotation).
 //!
 //! # Not supported, and differences
 //! Not supported: conversion between API versions (entries of other versions are compared as
-//! they are); `kubectl.kubernetes.io/last-applied-configuration` (upstream's
-//! client-side-apply upgrade); reconciling sets with a schema that changed atomic/granular;
+//! they are); reconciling sets with a schema that changed atomic/granular;
 //! unions; `$ref`s; scalar type checks of the applied configuration (left to the kind's
 //! validation).
 //!
@@ -35,6 +35,7 @@
 
 mod compare;
 mod conflict;
+pub mod lastapplied;
 mod managed;
 mod merge;
 mod path;
