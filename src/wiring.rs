@@ -122,8 +122,7 @@ pub struct Serving<'a> {
     pub client_ca_from_flags: bool,
     /// Called once the bootstrap policy exists and RBAC is synced, before the server accepts
     /// requests (`up` writes its kubeconfig and the ready line here).
-    pub before_serving:
-        Option<Box<dyn FnOnce(&GenericStore, &Catalog) -> BeforeServing + Send + 'a>>,
+    pub before_serving: Option<BeforeServingHook<'a>>,
 }
 
 impl std::fmt::Debug for Serving<'_> {
@@ -134,6 +133,10 @@ impl std::fmt::Debug for Serving<'_> {
             .finish_non_exhaustive()
     }
 }
+
+/// What `up` runs once the server could answer as it will, before it accepts requests.
+pub type BeforeServingHook<'a> =
+    Box<dyn FnOnce(&GenericStore, &Catalog) -> BeforeServing + Send + 'a>;
 
 /// Work to finish before the server accepts requests.
 pub type BeforeServing = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;

@@ -11,8 +11,8 @@ mod support_everyday;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use support::{Backend, Raw, Reply, TestServer};
-use support_everyday::{event_types, patch, watch_events};
+use support::{Backend, Raw, Reply, TestServer, GROUP};
+use support_everyday::{event_types, fleet, patch, watch_events};
 
 /// The aggregated discovery media type.
 const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -78,7 +78,8 @@ impl Found {
         self.verbs.iter().any(|v| v == verb)
     }
 
-    /// A new object of this kind. Kinds with required fields get their fixture here.
+    /// A new object of this kind: fleet kinds as `fleet::spec` builds them, other kinds with
+    /// required fields get them here.
     fn fixture(&self, name: &str, labels: Value) -> Value {
         let mut metadata = json!({"name": name, "labels": labels});
         if self.namespaced {
@@ -90,9 +91,7 @@ impl Found {
             "metadata": metadata,
         });
         match self.kind.as_str() {
-            "ClusterDeployment" => {
-                object["spec"] = json!({"template": "sweep-1", "credential": "aws"});
-            }
+            _ if self.group == GROUP => object["spec"] = fleet::spec(&self.kind),
             "Role" | "ClusterRole" => {
                 object["rules"] = json!([{
                     "apiGroups": ["fleet.k0rdent.io"],
@@ -505,35 +504,37 @@ async fn sweep_subresource(
         let got = expect(&reply, 200, &what("get"));
         assert_eq!(got["metadata"]["name"], name, "{got}");
     }
-    // What a write of the subresource changes: `.status` for status, nothing otherwise.
-    let is_status = sub == "status";
+    // What a write of the subresource changes: `.status` for status (a valid one of the kind,
+    // told apart by its note), nothing otherwise.
+    let status = |note: &str| (sub == "status").then(|| fleet::status(&found.kind, note));
     if advertised("update") {
         let mut body = json_at(client, &found.object(name), None).await;
-        if is_status {
-            body["status"] = json!({"phase": "Updated"});
+        let written = status("updated");
+        if let Some(status) = &written {
+            body["status"] = status.clone();
         }
         let reply = subresource_request(found, sub, "update", name, &body)
             .send(client)
             .await;
         let updated = expect(&reply, 200, &what("update"));
-        if is_status {
-            assert_eq!(updated["status"]["phase"], "Updated", "{updated}");
+        if let Some(status) = &written {
+            assert_eq!(updated["status"], *status, "{updated}");
         }
     }
     if advertised("patch") {
-        let body = if is_status {
-            json!({"status": {"phase": "Patched"}})
-        } else {
-            json!({})
+        let written = status("patched");
+        let body = match &written {
+            Some(status) => json!({"status": status}),
+            None => json!({}),
         };
         let reply = subresource_request(found, sub, "patch", name, &body)
             .send(client)
             .await;
         let patched = expect(&reply, 200, &what("patch"));
-        if is_status {
-            assert_eq!(patched["status"]["phase"], "Patched", "{patched}");
+        if let Some(status) = &written {
+            assert_eq!(patched["status"], *status, "{patched}");
             let stored = json_at(client, &found.object(name), None).await;
-            assert_eq!(stored["status"]["phase"], "Patched", "{stored}");
+            assert_eq!(stored["status"], *status, "{stored}");
         }
     }
 }

@@ -5,6 +5,7 @@
 
 #[macro_use]
 mod support;
+mod support_everyday;
 mod support_front_proxy;
 
 use std::collections::BTreeMap;
@@ -349,6 +350,13 @@ async fn a_proxied_user_may_do_exactly_what_rbac_grants_on_every_discovered_reso
         ("list", "clusterdeployments", "", false),
         ("get", "clusterdeployments/status", "team-a", true),
         ("update", "clusterdeployments/status", "team-a", false),
+        ("create", "clustertemplates", "team-a", true),
+        ("patch", "servicetemplates", "team-a", true),
+        ("update", "clustertemplates/status", "team-a", false),
+        ("get", "credentials", "team-a", true),
+        ("create", "credentials", "team-a", false),
+        ("create", "multiclusterservices", "", false),
+        ("get", "pricelists", "", false),
         ("delete", "rolebindings", "team-a", false),
         ("list", "clusterroles", "", false),
     ];

@@ -5,11 +5,121 @@
 #[macro_use]
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::{Backend, Kubectl, TestServer, API_VERSION, GROUP};
 
-/// The verbs every stored resource has had since issue #3.
-const BASE_VERBS: [&str; 5] = ["create", "delete", "get", "list", "update"];
+/// The verbs of every stored kind, sorted as discovery lists them.
+const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+/// The verbs of every `/status` subresource.
+const STATUS_VERBS: [&str; 3] = ["get", "patch", "update"];
+
+/// One stored kind of fleet.k0rdent.io/v1alpha1 as discovery describes it.
+struct Kind {
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    short_name: &'static str,
+    /// base64 of the first 8 bytes of sha256("fleet.k0rdent.io/v1alpha1/<Kind>").
+    storage_version_hash: &'static str,
+    has_status: bool,
+}
+
+/// Every kind the API serves (issue #7), by plural name.
+const KINDS: [Kind; 6] = [
+    Kind {
+        plural: "clusterdeployments",
+        singular: "clusterdeployment",
+        kind: "ClusterDeployment",
+        namespaced: true,
+        short_name: "cld",
+        storage_version_hash: "XNE0tlv6KfU=",
+        has_status: true,
+    },
+    Kind {
+        plural: "clustertemplates",
+        singular: "clustertemplate",
+        kind: "ClusterTemplate",
+        namespaced: true,
+        short_name: "ctpl",
+        storage_version_hash: "CclMJgHdPOY=",
+        has_status: true,
+    },
+    Kind {
+        plural: "credentials",
+        singular: "credential",
+        kind: "Credential",
+        namespaced: true,
+        short_name: "cred",
+        storage_version_hash: "Z8yrmQ0XfFk=",
+        has_status: true,
+    },
+    Kind {
+        plural: "multiclusterservices",
+        singular: "multiclusterservice",
+        kind: "MultiClusterService",
+        namespaced: false,
+        short_name: "mcs",
+        storage_version_hash: "dxmvP7V2xOs=",
+        has_status: true,
+    },
+    // Plain configuration: no status.
+    Kind {
+        plural: "pricelists",
+        singular: "pricelist",
+        kind: "PriceList",
+        namespaced: false,
+        short_name: "pl",
+        storage_version_hash: "xkoFFu6P0FQ=",
+        has_status: false,
+    },
+    Kind {
+        plural: "servicetemplates",
+        singular: "servicetemplate",
+        kind: "ServiceTemplate",
+        namespaced: true,
+        short_name: "stpl",
+        storage_version_hash: "kTmRHDW6aJo=",
+        has_status: true,
+    },
+];
+
+impl Kind {
+    /// Its APIResourceList entries: the resource, then its `/status` when it has one (as
+    /// kube-apiserver lists a CRD's status subresource: no singular name, short names or
+    /// categories).
+    fn entries(&self) -> Vec<Value> {
+        let mut entries = vec![json!({
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": VERBS,
+            "shortNames": [self.short_name],
+            "categories": ["k0rdent"],
+            "storageVersionHash": self.storage_version_hash,
+        })];
+        if self.has_status {
+            entries.push(json!({
+                "name": format!("{}/status", self.plural),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": self.kind,
+                "verbs": STATUS_VERBS,
+            }));
+        }
+        entries
+    }
+}
 
 /// A server and a kubectl of `version` for it; `None` when either cannot run here.
 fn start(backend: Backend, version: &str) -> Option<(TestServer, Kubectl)> {
@@ -20,15 +130,6 @@ fn start(backend: Backend, version: &str) -> Option<(TestServer, Kubectl)> {
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-fn strings(value: &Value) -> Vec<&str> {
-    value
-        .as_array()
-        .unwrap_or_else(|| panic!("not an array: {value}"))
-        .iter()
-        .map(|v| v.as_str().expect("a string"))
-        .collect()
 }
 
 /// The rows of a kubectl table, split on whitespace (no cell here is empty).
@@ -48,40 +149,11 @@ fn lists_the_fleet_api_resources_and_reads_every_discovery_path(backend: Backend
     assert_eq!(resource_list["apiVersion"], "v1");
     assert_eq!(resource_list["groupVersion"], API_VERSION);
     let resources = resource_list["resources"].as_array().expect("resources");
-    let main = resources
-        .iter()
-        .find(|r| r["name"] == "clusterdeployments")
-        .unwrap_or_else(|| panic!("clusterdeployments is listed: {resource_list}"));
-    assert_eq!(main["singularName"], "clusterdeployment");
-    assert_eq!(main["namespaced"], true);
-    assert_eq!(main["kind"], "ClusterDeployment");
-    assert_eq!(strings(&main["shortNames"]), ["cld"]);
-    assert_eq!(strings(&main["categories"]), ["k0rdent"]);
-    // base64 of the first 8 bytes of sha256("fleet.k0rdent.io/v1alpha1/ClusterDeployment").
-    assert_eq!(main["storageVersionHash"], "XNE0tlv6KfU=");
-    let verbs = strings(&main["verbs"]);
-    let mut sorted = verbs.clone();
-    sorted.sort_unstable();
-    assert_eq!(verbs, sorted, "verbs are sorted");
-    for verb in BASE_VERBS {
-        assert!(verbs.contains(&verb), "{verb} is served: {verbs:?}");
-    }
-    let status = resources
-        .iter()
-        .find(|r| r["name"] == "clusterdeployments/status")
-        .unwrap_or_else(|| panic!("the status subresource is listed: {resource_list}"));
-    assert_eq!(status["kind"], "ClusterDeployment");
-    assert_eq!(status["namespaced"], true);
-    let status_verbs = strings(&status["verbs"]);
-    assert!(
-        status_verbs.contains(&"get") && status_verbs.contains(&"update"),
-        "{status_verbs:?}"
-    );
-    assert_eq!(
-        resources.len(),
-        2,
-        "nothing else is served: {resource_list}"
-    );
+    // Exactly these entries (verbs sorted), whatever the order of the entries.
+    let mut listed = resources.clone();
+    listed.sort_by_key(|entry| entry["name"].as_str().map(str::to_owned));
+    let expected: Vec<Value> = KINDS.iter().flat_map(Kind::entries).collect();
+    assert_eq!(listed, expected, "exactly the fleet kinds: {resource_list}");
 
     let wide = kubectl.ok(&["api-resources", "--api-group", GROUP, "-o", "wide"]);
     let rows = table(&wide);
@@ -98,20 +170,22 @@ fn lists_the_fleet_api_resources_and_reads_every_discovery_path(backend: Backend
         ],
         "{wide}"
     );
-    let joined_verbs = verbs.join(",");
-    assert_eq!(
-        rows[1..],
-        [vec![
-            "clusterdeployments",
-            "cld",
-            API_VERSION,
-            "true",
-            "ClusterDeployment",
-            joined_verbs.as_str(),
-            "k0rdent"
-        ]],
-        "{wide}"
-    );
+    let joined_verbs = VERBS.join(",");
+    let expected_rows: Vec<Vec<&str>> = KINDS
+        .iter()
+        .map(|kind| {
+            vec![
+                kind.plural,
+                kind.short_name,
+                API_VERSION,
+                if kind.namespaced { "true" } else { "false" },
+                kind.kind,
+                joined_verbs.as_str(),
+                "k0rdent",
+            ]
+        })
+        .collect();
+    assert_eq!(rows[1..], expected_rows, "sorted by name: {wide}");
 
     let api = json(&kubectl.ok(&["get", "--raw", "/api"]));
     assert_eq!(api["kind"], "APIVersions");

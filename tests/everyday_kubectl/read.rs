@@ -3,15 +3,84 @@
 
 use serde_json::{json, Value};
 
-use super::{cld_yaml, create, first_column, json, start, table};
-use crate::support::Backend;
+use super::{create, first_column, json, start};
+use crate::support::{Backend, Kubectl};
+use crate::support_everyday::cld_with;
 
-/// The spec line a field `order` goes before.
-const SPEC: &str = "  credential:";
+/// What [`cells`] puts in place of an age.
+const AGE: &str = "<age>";
 
-/// `order: "N"` and the line it goes before.
-fn ordered(order: u8) -> String {
-    format!("  order: \"{order}\"\n{SPEC}")
+/// A kubectl table cut into cells at the header's column starts (kubectl left-aligns every
+/// cell under its header, at least three spaces apart), so that empty cells stay as "". Each
+/// cell under AGE is checked to be an age and replaced by [`AGE`], so that rows compare exactly.
+fn cells(text: &str) -> Vec<Vec<String>> {
+    let header = text.lines().next().unwrap_or_default();
+    let starts: Vec<usize> = header
+        .char_indices()
+        .filter(|(i, c)| *c != ' ' && (*i == 0 || header[..*i].ends_with("  ")))
+        .map(|(i, _)| i)
+        .collect();
+    let cut = |line: &str| -> Vec<String> {
+        let bounds = starts
+            .iter()
+            .zip(starts.iter().skip(1).map(Some).chain([None]));
+        bounds
+            .map(|(start, end)| {
+                let end = end.map_or(line.len(), |end| (*end).min(line.len()));
+                line.get((*start).min(end)..end)
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let mut rows: Vec<Vec<String>> = text.lines().map(cut).collect();
+    if let Some(age) = rows[0].iter().position(|name| name == "AGE") {
+        for row in &mut rows[1..] {
+            let cell = &row[age];
+            assert!(
+                cell.starts_with(|c: char| c.is_ascii_digit())
+                    && (cell.ends_with('s') || cell.ends_with('m')),
+                "an age: {cell:?} in\n{text}"
+            );
+            row[age] = AGE.to_owned();
+        }
+    }
+    rows
+}
+
+/// Creates a ClusterDeployment in `default` and, when `status` is given, writes it through
+/// `/status` as a controller does.
+fn create_cld(kubectl: &Kubectl, name: &str, labels: Value, spec: Value, status: Option<Value>) {
+    create(kubectl, &cld_with(name, labels, spec).to_string());
+    if let Some(status) = status {
+        let body = json!({ "status": status }).to_string();
+        let out = kubectl.ok(&[
+            "patch",
+            "cld",
+            name,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &body,
+        ]);
+        assert_eq!(
+            out.trim(),
+            format!("clusterdeployment.fleet.k0rdent.io/{name} patched")
+        );
+    }
+}
+
+/// A `Ready` condition as a controller writes it.
+fn ready(status: &str, reason: &str, message: &str) -> Value {
+    json!([{
+        "type": "Ready",
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": "2025-01-01T00:00:00Z",
+        "observedGeneration": 1,
+    }])
 }
 
 pub(crate) fn get_prints_server_side_columns_wide_sorted_and_with_labels(
@@ -21,66 +90,139 @@ pub(crate) fn get_prints_server_side_columns_wide_sorted_and_with_labels(
     let Some((_server, kubectl)) = start(backend, version) else {
         return;
     };
-    // Created out of order; `spec.order` sorts them the other way round.
-    create(
+    // Created out of order; `spec.template` sorts them the other way round. c is up with one
+    // of its two services deployed, a is ready, b has no status yet.
+    create_cld(
         &kubectl,
-        &cld_yaml("c", "t1", "  labels:\n    env: prod\n").replace(SPEC, &ordered(1)),
+        "c",
+        json!({"env": "prod"}),
+        json!({
+            "template": "aws-standalone-1-33",
+            "credential": "aws-eu",
+            "services": [
+                {"name": "cert-manager", "template": "cert-manager-1-16-2"},
+                {"name": "ingress-nginx", "template": "ingress-nginx-4-12-0",
+                 "dependsOn": ["cert-manager"]},
+            ],
+        }),
+        Some(json!({
+            "phase": "Provisioned",
+            "kubernetesVersion": "v1.33.2",
+            "conditions": ready("False", "ServicesNotReady", "ingress-nginx: Provisioning"),
+            "services": [
+                {"name": "cert-manager", "state": "Deployed"},
+                {"name": "ingress-nginx", "state": "Provisioning"},
+            ],
+        })),
     );
-    create(
+    create_cld(
         &kubectl,
-        &cld_yaml("a", "t1", "  labels:\n    env: dev\n").replace(SPEC, &ordered(3)),
+        "a",
+        json!({"env": "dev"}),
+        json!({"template": "sim-1-33", "credential": "sim"}),
+        Some(json!({
+            "phase": "Provisioned",
+            "kubernetesVersion": "v1.33.1",
+            "conditions": ready("True", "ClusterReady", "the cluster and its services are up"),
+        })),
     );
-    create(
+    create_cld(
         &kubectl,
-        &cld_yaml("b", "t1", "").replace(SPEC, &ordered(2)),
+        "b",
+        json!({}),
+        json!({"template": "gcp-standalone-1-32", "credential": "gcp-us-central1"}),
+        None,
     );
 
     let plain = kubectl.ok(&["get", "cld"]);
-    let rows = table(&plain);
-    assert_eq!(rows[0], ["NAME", "AGE"], "{plain}");
-    assert_eq!(first_column(&plain), ["a", "b", "c"], "{plain}");
-    for row in &rows[1..] {
-        assert_eq!(row.len(), 2, "{plain}");
-        assert!(
-            row[1].ends_with('s') || row[1].ends_with('m'),
-            "an age: {plain}"
-        );
-    }
+    let header = [
+        "NAME", "READY", "REASON", "TEMPLATE", "PHASE", "VERSION", "SERVICES", "AGE",
+    ];
+    let a = [
+        "a",
+        "True",
+        "ClusterReady",
+        "sim-1-33",
+        "Provisioned",
+        "v1.33.1",
+        "0/0",
+        AGE,
+    ];
+    let b = [
+        "b",
+        "Unknown",
+        "",
+        "gcp-standalone-1-32",
+        "",
+        "",
+        "0/0",
+        AGE,
+    ];
+    let c = [
+        "c",
+        "False",
+        "ServicesNotReady",
+        "aws-standalone-1-33",
+        "Provisioned",
+        "v1.33.2",
+        "1/2",
+        AGE,
+    ];
+    assert_eq!(cells(&plain), [header, a, b, c], "{plain}");
 
     let wide = kubectl.ok(&["get", "cld", "-o", "wide"]);
     assert_eq!(
-        table(&wide)[0],
-        ["NAME", "AGE"],
-        "no priority columns: {wide}"
+        cells(&wide),
+        [
+            [&header[..], &["CREDENTIAL", "MESSAGE"]].concat(),
+            [&a[..], &["sim", "the cluster and its services are up"]].concat(),
+            [&b[..], &["gcp-us-central1", ""]].concat(),
+            [&c[..], &["aws-eu", "ingress-nginx: Provisioning"]].concat(),
+        ],
+        "{wide}"
     );
-    assert_eq!(first_column(&wide), ["a", "b", "c"], "{wide}");
 
     let by_name = kubectl.ok(&["get", "cld", "--sort-by=.metadata.name"]);
-    assert_eq!(table(&by_name)[0], ["NAME", "AGE"], "{by_name}");
-    assert_eq!(first_column(&by_name), ["a", "b", "c"], "{by_name}");
+    assert_eq!(cells(&by_name), [header, a, b, c], "{by_name}");
     // Sorting on a spec field needs the whole objects in the table (includeObject=Object).
-    let by_order = kubectl.ok(&["get", "cld", "--sort-by=.spec.order"]);
-    assert_eq!(first_column(&by_order), ["c", "b", "a"], "{by_order}");
+    let by_template = kubectl.ok(&["get", "cld", "--sort-by=.spec.template"]);
+    assert_eq!(cells(&by_template), [header, c, b, a], "{by_template}");
 
     let labels = kubectl.ok(&["get", "cld", "--show-labels"]);
-    let rows = table(&labels);
-    assert_eq!(rows[0], ["NAME", "AGE", "LABELS"], "{labels}");
-    assert_eq!(rows[1][0], "a");
-    assert_eq!(rows[1][2], "env=dev", "{labels}");
-    assert_eq!(rows[2][2], "<none>", "{labels}");
-    assert_eq!(rows[3][2], "env=prod", "{labels}");
+    assert_eq!(
+        cells(&labels),
+        [
+            [&header[..], &["LABELS"]].concat(),
+            [&a[..], &["env=dev"]].concat(),
+            [&b[..], &["<none>"]].concat(),
+            [&c[..], &["env=prod"]].concat(),
+        ],
+        "{labels}"
+    );
 
     let column = kubectl.ok(&["get", "cld", "-L", "env"]);
-    let rows = table(&column);
-    assert_eq!(rows[0], ["NAME", "AGE", "ENV"], "{column}");
-    assert_eq!(rows[1][2], "dev", "{column}");
-    assert_eq!(rows[2].len(), 2, "b has no env label: {column}");
-    assert_eq!(rows[3][2], "prod", "{column}");
+    assert_eq!(
+        cells(&column),
+        [
+            [&header[..], &["ENV"]].concat(),
+            [&a[..], &["dev"]].concat(),
+            [&b[..], &[""]].concat(),
+            [&c[..], &["prod"]].concat(),
+        ],
+        "b has no env label: {column}"
+    );
 
     let everywhere = kubectl.ok(&["get", "cld", "-A", "-L", "env"]);
-    let rows = table(&everywhere);
-    assert_eq!(rows[0], ["NAMESPACE", "NAME", "AGE", "ENV"], "{everywhere}");
-    assert_eq!(rows[1][..2], ["default", "a"], "{everywhere}");
+    assert_eq!(
+        cells(&everywhere),
+        [
+            [&["NAMESPACE"][..], &header, &["ENV"]].concat(),
+            [&["default"][..], &a, &["dev"]].concat(),
+            [&["default"][..], &b, &[""]].concat(),
+            [&["default"][..], &c, &["prod"]].concat(),
+        ],
+        "{everywhere}"
+    );
 
     let selected = kubectl.ok(&["get", "cld", "-l", "env=prod"]);
     assert_eq!(first_column(&selected), ["c"], "{selected}");
@@ -110,6 +252,102 @@ pub(crate) fn explain_describes_the_kind_and_its_spec_recursively(backend: Backe
             "{field} in:\n{kind}"
         );
     }
+}
+
+/// The property names of an OpenAPI object schema, sorted.
+fn properties(schema: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    names.sort_unstable();
+    names
+}
+
+/// The ClusterDeployment schema is typed (`docs/api.md`): the spec's fields and the required
+/// ones, the free-form objects kept whole, the status fields and the phase enum.
+fn assert_typed_schema(kind: &Value) {
+    assert_eq!(kind["required"], json!(["spec"]), "{kind}");
+    assert_eq!(
+        kind["properties"]["metadata"]["allOf"][0]["$ref"],
+        "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    );
+    let spec = &kind["properties"]["spec"];
+    assert_eq!(spec["type"], "object", "{spec}");
+    assert_eq!(
+        spec["required"],
+        json!(["template", "credential"]),
+        "{spec}"
+    );
+    assert_eq!(
+        properties(spec),
+        [
+            "config",
+            "credential",
+            "dryRun",
+            "paused",
+            "services",
+            "template"
+        ],
+        "{spec}"
+    );
+    let field = |name: &str| &spec["properties"][name];
+    for name in ["template", "credential"] {
+        assert_eq!(field(name)["type"], "string", "{name}: {spec}");
+    }
+    for name in ["dryRun", "paused"] {
+        assert_eq!(field(name)["type"], "boolean", "{name}: {spec}");
+    }
+    let config = field("config");
+    assert_eq!(config["type"], "object", "{config}");
+    assert_eq!(
+        config["x-kubernetes-preserve-unknown-fields"], true,
+        "{config}"
+    );
+    let service = &field("services")["items"];
+    assert_eq!(field("services")["type"], "array", "{spec}");
+    assert_eq!(
+        service["required"],
+        json!(["name", "template"]),
+        "{service}"
+    );
+    assert_eq!(
+        properties(service),
+        ["dependsOn", "name", "namespace", "template", "values"],
+        "{service}"
+    );
+    assert_eq!(
+        service["properties"]["values"]["x-kubernetes-preserve-unknown-fields"], true,
+        "{service}"
+    );
+
+    let status = &kind["properties"]["status"];
+    assert_eq!(
+        properties(status),
+        [
+            "availableUpgrades",
+            "conditions",
+            "controlPlane",
+            "kubernetesVersion",
+            "observedGeneration",
+            "phase",
+            "services",
+            "workers"
+        ],
+        "{status}"
+    );
+    assert_eq!(
+        status["properties"]["phase"]["enum"],
+        json!([
+            "Pending",
+            "Provisioning",
+            "Provisioned",
+            "Upgrading",
+            "Deleting",
+            "Failed"
+        ]),
+        "{status}"
+    );
 }
 
 /// The names of an OpenAPI operation's parameters.
@@ -155,6 +393,7 @@ pub(crate) fn openapi_v3_documents_the_kind_and_the_patch_parameters(
         list["x-kubernetes-group-version-kind"][0]["kind"], "ClusterDeploymentList",
         "{list}"
     );
+    assert_typed_schema(kind);
 
     let object = "/apis/fleet.k0rdent.io/v1alpha1/namespaces/{namespace}/clusterdeployments/{name}";
     for path in [object.to_owned(), format!("{object}/status")] {
@@ -168,7 +407,7 @@ pub(crate) fn openapi_v3_documents_the_kind_and_the_patch_parameters(
             "{path}: {operation}"
         );
         let parameters = parameter_names(operation);
-        for wanted in ["fieldValidation", "dryRun"] {
+        for wanted in ["fieldValidation", "dryRun", "fieldManager"] {
             assert!(
                 parameters.contains(&wanted),
                 "{path}: {wanted} in {parameters:?}"
@@ -182,10 +421,11 @@ pub(crate) fn openapi_v3_documents_the_kind_and_the_patch_parameters(
         assert_eq!(
             types,
             [
+                "application/apply-patch+yaml",
                 "application/json-patch+json",
                 "application/merge-patch+json"
             ],
-            "only the patch types really served: {path}"
+            "only the patch types really served (no strategic merge for a custom kind): {path}"
         );
     }
     let collection = "/apis/fleet.k0rdent.io/v1alpha1/namespaces/{namespace}/clusterdeployments";

@@ -169,7 +169,7 @@ pub(crate) fn edit_patch_label_and_annotate_change_the_object(backend: Backend, 
         "web",
         "--type=merge",
         "-p",
-        r#"{"spec":{"template":"t10","size":3}}"#,
+        r#"{"spec":{"template":"t10","config":{"size":3,"region":"eu-central-1"}}}"#,
     ]);
     assert_eq!(
         merged.trim(),
@@ -181,30 +181,52 @@ pub(crate) fn edit_patch_label_and_annotate_change_the_object(backend: Backend, 
         "web",
         "--type=json",
         "-p",
-        r#"[{"op":"replace","path":"/spec/size","value":5},{"op":"remove","path":"/spec/credential"}]"#,
+        r#"[{"op":"replace","path":"/spec/config/size","value":5},{"op":"remove","path":"/spec/config/region"}]"#,
     ]);
     assert_eq!(
         json_patched.trim(),
         "clusterdeployment.fleet.k0rdent.io/web patched"
     );
     let spec = json(&jsonpath(&kubectl, "web", "{.spec}"));
-    assert_eq!(spec, json!({"template": "t10", "size": 5}));
+    assert_eq!(
+        spec,
+        json!({"template": "t10", "credential": "aws", "config": {"size": 5}})
+    );
     let unchanged = kubectl.ok(&[
         "patch",
         "cld",
         "web",
         "--type=merge",
         "-p",
-        r#"{"spec":{"size":5}}"#,
+        r#"{"spec":{"config":{"size":5}}}"#,
     ]);
     assert_eq!(
         unchanged.trim(),
         "clusterdeployment.fleet.k0rdent.io/web patched (no change)"
     );
 
-    // Plain `kubectl patch` sends a strategic merge patch, which custom kinds refuse.
+    // A patch is validated like any write: a required field cannot be removed.
     let rv = jsonpath(&kubectl, "web", "{.metadata.resourceVersion}");
-    let refused = kubectl.fails(&["patch", "cld", "web", "-p", r#"{"spec":{"size":7}}"#]);
+    let invalid = kubectl.fails(&[
+        "patch",
+        "cld",
+        "web",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/spec/credential"}]"#,
+    ]);
+    assert_eq!(
+        invalid.trim(),
+        r#"The ClusterDeployment "web" is invalid: spec.credential: Required value"#
+    );
+    // Plain `kubectl patch` sends a strategic merge patch, which custom kinds refuse.
+    let refused = kubectl.fails(&[
+        "patch",
+        "cld",
+        "web",
+        "-p",
+        r#"{"spec":{"config":{"size":7}}}"#,
+    ]);
     assert!(refused.contains(UNSUPPORTED_PATCH), "{refused}");
     assert_eq!(jsonpath(&kubectl, "web", "{.metadata.resourceVersion}"), rv);
 

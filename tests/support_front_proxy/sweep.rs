@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::{assert_forbidden, Proxied, Refused};
-use crate::support::{Raw, Reply};
+use crate::support::{Raw, Reply, GROUP};
+use crate::support_everyday::fleet;
 
 /// The name of the object the admin creates for each kind, in each namespace.
 pub const FIXTURE: &str = "sweep";
@@ -87,7 +88,8 @@ impl Found {
         }
     }
 
-    /// A new object of this kind named `name`; kinds with required fields get them here.
+    /// A new object of this kind named `name`: fleet kinds as `fleet::spec` builds them, other
+    /// kinds with required fields get them here.
     pub fn fixture(&self, namespace: &str, name: &str) -> Value {
         let api_version = if self.group.is_empty() {
             self.version.clone()
@@ -110,7 +112,7 @@ impl Found {
             "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "fleet:view",
         });
         let fields = match self.kind.as_str() {
-            "ClusterDeployment" => json!({"spec": {"template": "sweep-1", "credential": "aws"}}),
+            _ if self.group == GROUP => json!({"spec": fleet::spec(&self.kind)}),
             "Role" | "ClusterRole" => json!({"rules": [{
                 "apiGroups": ["fleet.k0rdent.io"], "resources": ["clusterdeployments"],
                 "verbs": ["get"],

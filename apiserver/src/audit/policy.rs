@@ -596,7 +596,8 @@ mod tests {
         use Stage::*;
         let policy_wide = [RequestReceived, ResponseStarted];
         let all_but_panic = [RequestReceived, ResponseStarted, ResponseComplete];
-        let cases: &[(Req, &[&str], &[Stage], &[Stage])] = &[
+        type Case<'a> = (Req, &'a [&'a str], &'a [Stage], &'a [Stage]);
+        let cases: &[Case] = &[
             (Req::pod(), &["omitRequestReceived", "default"], &[], &[RequestReceived]),
             (Req::pod(), &["onlyPanic"], &[], &all_but_panic),
             (Req::pod(), &["omitRequestReceived"], &policy_wide, &policy_wide),

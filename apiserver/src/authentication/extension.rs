@@ -133,23 +133,25 @@ mod tests {
 
     #[test]
     fn the_configmap_names_cas_and_headers() {
-        let mut cm = ConfigMap::default();
-        cm.data = Some(
-            [
-                ("client-ca-file", "CLIENT"),
-                ("requestheader-client-ca-file", "PROXY"),
-                ("requestheader-allowed-names", "[\"front-proxy-client\"]"),
-                ("requestheader-username-headers", "[\"X-Remote-User\"]"),
-                ("requestheader-group-headers", "[\"X-Remote-Group\"]"),
-                (
-                    "requestheader-extra-headers-prefix",
-                    "[\"X-Remote-Extra-\"]",
-                ),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-        );
+        let cm = ConfigMap {
+            data: Some(
+                [
+                    ("client-ca-file", "CLIENT"),
+                    ("requestheader-client-ca-file", "PROXY"),
+                    ("requestheader-allowed-names", "[\"front-proxy-client\"]"),
+                    ("requestheader-username-headers", "[\"X-Remote-User\"]"),
+                    ("requestheader-group-headers", "[\"X-Remote-Group\"]"),
+                    (
+                        "requestheader-extra-headers-prefix",
+                        "[\"X-Remote-Extra-\"]",
+                    ),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ),
+            ..ConfigMap::default()
+        };
         let published = published(&cm);
         assert_eq!(published.client_ca_pem.as_deref(), Some(&b"CLIENT"[..]));
         assert_eq!(

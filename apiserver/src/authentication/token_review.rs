@@ -27,11 +27,15 @@ pub enum TokenReviewError {
     Timeout(Duration),
 }
 
+/// A review's answer (the user, or none) and when it was given.
+type Answer = (Instant, Option<User>);
+
 /// Reviews tokens with a Kubernetes API server.
 pub struct TokenReviewer {
     client: kube::Client,
     audiences: Vec<String>,
-    cache: Mutex<HashMap<[u8; 32], (Instant, Option<User>)>>,
+    /// Answers by the digest of their token, with when they were given.
+    cache: Mutex<HashMap<[u8; 32], Answer>>,
 }
 
 impl std::fmt::Debug for TokenReviewer {

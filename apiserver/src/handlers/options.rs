@@ -13,8 +13,7 @@ pub fn write_options(
     headers: &http::HeaderMap,
     kind: &str,
 ) -> Result<WriteOptions, ApiError> {
-    let mut options = WriteOptions::default();
-    options.manager = Some(match query.iter().find(|(k, _)| k == "fieldManager") {
+    let manager = match query.iter().find(|(k, _)| k == "fieldManager") {
         Some((_, manager)) => manager.clone(),
         None => manager_from_user_agent(
             headers
@@ -22,7 +21,11 @@ pub fn write_options(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default(),
         ),
-    });
+    };
+    let mut options = WriteOptions {
+        manager: Some(manager),
+        ..WriteOptions::default()
+    };
     if let Some((_, value)) = query.iter().find(|(k, _)| k == "fieldValidation") {
         options.field_validation = match value.as_str() {
             "" => FieldValidation::default(),

@@ -300,6 +300,9 @@ the request containing unknown or duplicate fields. Valid values are: Ignore (dr
 silently), Warn (drop them and send a warning header; the default), Strict (fail the request \
 with a BadRequest error).";
 
+/// kube-apiserver's text for patches.
+const PATCH_FIELD_MANAGER: &str = "fieldManager is a name associated with the actor or entity that is making these changes. The value must be less than or 128 characters long, and only contain printable characters, as defined by https://golang.org/pkg/unicode/#IsPrint. This field is required for apply requests (application/apply-patch) but optional for non-apply patch types (JsonPatch, MergePatch, StrategicMergePatch).";
+const FORCE: &str = "Force is going to \"force\" Apply requests. It means user will re-acquire conflicting fields owned by other people. Force flag must be unset for non-apply patch requests.";
 const FIELD_MANAGER: &str = "fieldManager is a name associated with the actor or entity that \
 is making these changes. The value must be less than or 128 characters long, and only contain \
 printable characters, as defined by https://golang.org/pkg/unicode/#IsPrint.";
@@ -336,7 +339,12 @@ fn operation(r: &Resource, style: Style, op: Op) -> Value {
         params.push(parameter(style, "dryRun", "query", DRY_RUN));
     }
     if op.validates {
-        params.push(parameter(style, "fieldManager", "query", FIELD_MANAGER));
+        let description = if op.action == "patch" {
+            PATCH_FIELD_MANAGER
+        } else {
+            FIELD_MANAGER
+        };
+        params.push(parameter(style, "fieldManager", "query", description));
     }
     if op.validates {
         params.push(parameter(
@@ -345,6 +353,14 @@ fn operation(r: &Resource, style: Style, op: Op) -> Value {
             "query",
             FIELD_VALIDATION,
         ));
+    }
+    if op.action == "patch" {
+        let mut force = parameter(style, "force", "query", FORCE);
+        match style {
+            Style::V2 => force["type"] = json!("boolean"),
+            Style::V3 => force["schema"]["type"] = json!("boolean"),
+        }
+        params.push(force);
     }
     let mut responses = Map::new();
     for (code, schema) in &op.responses {

@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn fields_sort_before_keys_values_and_indexes() {
-        let mut elements = vec![
+        let mut elements = [
             PathElement::Index(0),
             PathElement::Value(json!("a")),
             PathElement::key([("name".to_owned(), json!("a"))]),

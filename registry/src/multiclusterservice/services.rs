@@ -68,11 +68,14 @@ pub fn validate(services: &Value, path: &str) -> Vec<FieldError> {
     errors
 }
 
+/// A check of a name: its problems.
+type NameCheck = fn(&str) -> Vec<String>;
+
 /// The fields of one service (its name's uniqueness and its dependencies are checked by
 /// [`validate`]).
 fn validate_service(service: &Value, path: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let rules: [(&str, bool, fn(&str) -> Vec<String>); 3] = [
+    let rules: [(&str, bool, NameCheck); 3] = [
         ("name", true, meta::dns1123_label_problems),
         ("template", true, meta::dns1123_subdomain_problems),
         ("namespace", false, meta::dns1123_label_problems),

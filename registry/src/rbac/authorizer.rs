@@ -731,7 +731,7 @@ impl Subject {
     fn applies_to(&self, user: UserRef<'_>, binding_namespace: &str) -> bool {
         match self.kind.as_str() {
             "User" => user.name == self.name,
-            "Group" => user.groups.iter().any(|g| *g == self.name),
+            "Group" => user.groups.contains(&self.name),
             "ServiceAccount" => {
                 let namespace = self.service_account_namespace(binding_namespace);
                 !namespace.is_empty()
