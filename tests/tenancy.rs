@@ -398,13 +398,7 @@ fn auth_can_i_and_whoami_report_the_team_editors_rights(backend: Backend, versio
              fleet.k0rdent.io\n    resource: credentials\n"
         );
         let out = alice.ok_with(
-            &[
-                "create",
-                "-f",
-                "-",
-                "-o",
-                "jsonpath={.status.allowed}",
-            ],
+            &["create", "-f", "-", "-o", "jsonpath={.status.allowed}"],
             Some(&review),
         );
         assert_eq!(out, allowed, "{verb} credentials");

@@ -334,7 +334,10 @@ mod tests {
             priority: 0,
             source: ColumnSource::JsonPath(path.into()),
         };
-        assert_eq!(describe(&column(".metadata.creationTimestamp")), AGE_DESCRIPTION);
+        assert_eq!(
+            describe(&column(".metadata.creationTimestamp")),
+            AGE_DESCRIPTION
+        );
         assert_eq!(
             describe(&column(".spec.region")),
             "Custom resource definition column (in JSONPath format): .spec.region"

@@ -46,10 +46,10 @@ pub mod schema;
 pub mod selector;
 pub mod servicespec;
 pub mod servicetemplate;
-pub mod structural;
 pub mod status;
 pub mod strategic;
 pub mod strategy;
+pub mod structural;
 pub mod templatesource;
 pub mod watch;
 
