@@ -455,8 +455,8 @@ async fn a_policy_sets_levels_and_stages_by_first_matching_rule() {
 
 #[tokio::test]
 async fn credentials_are_never_logged_above_metadata_whatever_the_policy() {
-    // The policy asks RequestResponse for credentials; the server caps them at Metadata.
-    // Whatever the answers (404 while the kind is not served), the events have no bodies.
+    // The policy asks RequestResponse for credentials; the server caps them at Metadata:
+    // the events have no bodies.
     let since = now_micros();
     let Some((_dir, server, log)) = start(Some(POLICY)) else {
         return;
@@ -466,7 +466,10 @@ async fn credentials_are_never_logged_above_metadata_whatever_the_policy() {
     let credential = json!({
         "apiVersion": API_VERSION, "kind": "Credential",
         "metadata": {"name": "aws", "namespace": "default"},
-        "spec": {"secretAccessKey": secret},
+        "spec": {
+            "identityRef": {"apiVersion": "v1", "kind": "Secret", "name": "aws-keys"},
+            "description": secret,
+        },
     });
     let path = format!("{CREDENTIALS}/aws");
     let requests = [
@@ -481,11 +484,12 @@ async fn credentials_are_never_logged_above_metadata_whatever_the_policy() {
     ];
     for (verb, uri, raw) in requests {
         let reply = raw.header("user-agent", USER_AGENT).send(&admin).await;
-        let name = if uri == path { "aws" } else { "" };
+        assert!(reply.status < 300, "{verb}: {}", reply.text());
+        // A create names the object in its body (see
+        // `a_create_at_metadata_names_its_object_from_the_body`); a list names none.
+        let name = if verb == "list" { "" } else { "aws" };
         Expected::new(&format!("{verb} credential"), &reply, uri, verb)
             .object(object_ref(GROUP, VERSION, "credentials", name))
-            // A create names the object in its body only; see
-            // `a_create_at_metadata_names_its_object_from_the_body`.
             .stages(&["ResponseComplete"])
             .check(&log, since)
             .await;
