@@ -117,6 +117,13 @@ pub async fn follow(
             Ok(_) => {}
             // Logged once per distinct error; the watcher backs off and retries.
             Err(e) => {
+                // A host without the ConfigMap (404) publishes nothing: that counts as read,
+                // as upstream ignores a NotFound at start-up.
+                if not_found(&e) {
+                    if let Some(read) = read.take() {
+                        let _ = read.send(());
+                    }
+                }
                 let text = e.to_string();
                 if text != last_error {
                     tracing::warn!(error = %text, "watching {NAMESPACE}/{NAME} failed; retrying");
@@ -124,6 +131,16 @@ pub async fn follow(
                 }
             }
         }
+    }
+}
+
+/// Whether the watcher failed because the host answered 404.
+fn not_found(error: &watcher::Error) -> bool {
+    match error {
+        watcher::Error::InitialListFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status)) => status.code == 404,
+        _ => false,
     }
 }
 
