@@ -147,8 +147,49 @@ impl fmt::Display for FieldError {
 
 /// Go's `%#v` of a `[]string` (`[]string{"a", "b"}`), as upstream messages print slices.
 pub fn go_strings<S: AsRef<str>>(values: &[S]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("{:?}", v.as_ref())).collect();
+    let quoted: Vec<String> = values.iter().map(|v| go_quote(v.as_ref())).collect();
     format!("[]string{{{}}}", quoted.join(", "))
+}
+
+/// Go's `%q` (`strconv.Quote`): how field errors, conflicts and other upstream messages print
+/// a string.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        let code = u32::from(c);
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if go_prints(c) => out.push(c),
+            c if c.is_ascii() => out.push_str(&format!("\\x{code:02x}")),
+            _ if code < 0x10000 => out.push_str(&format!("\\u{code:04x}")),
+            _ => out.push_str(&format!("\\U{code:08x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+/// Approximated outside ASCII (unassigned code points count as printable here).
+fn go_prints(c: char) -> bool {
+    if c.is_ascii() {
+        return (' '..='~').contains(&c);
+    }
+    let format_or_private = matches!(c,
+        '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{180e}'
+        | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}'
+        | '\u{e000}'..='\u{f8ff}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{fffe}'
+        | '\u{ffff}' | '\u{e0001}' | '\u{e0020}'..='\u{e007f}' | '\u{f0000}'..);
+    !(c.is_control() || c.is_whitespace() || format_or_private)
 }
 
 /// Prints a bad value as the upstream messages do: strings quoted, numbers and booleans

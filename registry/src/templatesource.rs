@@ -533,7 +533,7 @@ fn printed_value(value: &Value) -> String {
 }
 
 /// The JSON type of a value, as OpenAPI names it.
-fn type_name(value: &Value) -> &'static str {
+pub fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

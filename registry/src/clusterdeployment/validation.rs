@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::field::{FieldError, FieldErrorKind};
 use crate::meta::{dns1123_label_problems, dns1123_subdomain_problems, parse_time};
-use crate::templatesource::{is_semver, type_error};
+use crate::templatesource::{is_semver, type_error, type_name};
 
 /// `metav1.Condition` limits (`maxReasonLen`, `maxMessageLen`).
 const MAX_REASON_LEN: usize = 1024;
@@ -80,19 +80,6 @@ fn walk(value: &Value, schema: &Value, path: &str, errors: &mut Vec<FieldError>)
             }
         }
         _ => {}
-    }
-}
-
-/// The OpenAPI type of a JSON value.
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

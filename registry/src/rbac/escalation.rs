@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::authorizer::PolicyRule;
+use crate::field::go_quote;
 
 /// The rules of a Role or ClusterRole object (its `rules`).
 pub fn rules_of(object: &Value) -> Vec<PolicyRule> {
@@ -141,7 +142,7 @@ fn compact(rules: Vec<PolicyRule>) -> Vec<PolicyRule> {
 
 /// Go's `%q` of a string slice: `["a" "b"]`.
 fn go_quoted(values: &[String]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+    let quoted: Vec<String> = values.iter().map(|v| go_quote(v)).collect();
     format!("[{}]", quoted.join(" "))
 }
 
