@@ -262,9 +262,7 @@ impl ApiServer {
         let Some(user) = user else {
             return response::error(&authentication::unauthorized());
         };
-        let watch = query
-            .iter()
-            .any(|(k, v)| k == "watch" && matches!(v.as_str(), "true" | "1"));
+        let watch = request::watch_requested(&query);
         let target = request::classify(req.method(), &path, watch);
         let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
         if read_only {

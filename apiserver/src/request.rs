@@ -34,6 +34,18 @@ pub enum Target {
     NonResource,
 }
 
+/// Whether the query asks to watch: its first `watch` value, false only for `0`, `false` and
+/// `f` (any case), as apimachinery's `Convert_Slice_string_To_bool` reads it. One reading
+/// for routing, authorization and audit alike.
+pub fn watch_requested(query: &[(String, String)]) -> bool {
+    query
+        .iter()
+        .find(|(k, _)| k == "watch")
+        .is_some_and(|(_, v)| {
+            !(v == "0" || v.eq_ignore_ascii_case("false") || v.eq_ignore_ascii_case("f"))
+        })
+}
+
 /// Classifies a request. `watch` is the `watch` query parameter.
 pub fn classify(method: &Method, path: &str, watch: bool) -> Target {
     let parts: Vec<&str> = path

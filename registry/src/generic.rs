@@ -259,7 +259,11 @@ impl GenericStore {
     ) -> Result<()> {
         let mut errors = validate_object_meta(res, namespace, obj);
         errors.extend(res.strategy.validate(obj));
-        errors.extend(self.admit(res, namespace, obj, None).await);
+        // Admission reads other objects: only for objects valid on their own (upstream's
+        // validating admission runs after validation passed).
+        if errors.is_empty() {
+            errors.extend(self.admit(res, namespace, obj, None).await);
+        }
         self.invalid_if_any(res, obj, errors)
     }
 
@@ -334,7 +338,9 @@ impl GenericStore {
                 errors.extend(validate_object_meta(res, namespace, &obj));
                 errors.extend(res.strategy.validate(&obj));
                 errors.extend(res.strategy.validate_update(&obj, &old));
-                errors.extend(self.admit(res, namespace, &obj, Some(&old)).await);
+                if errors.is_empty() {
+                    errors.extend(self.admit(res, namespace, &obj, Some(&old)).await);
+                }
                 if spec_changed(&obj, &old) {
                     let generation = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
                     meta::set(&mut obj, "generation", Some(Value::from(generation)));

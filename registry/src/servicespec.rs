@@ -8,6 +8,11 @@ use serde_json::{json, Value};
 
 use crate::field::{go_strings, FieldError};
 
+/// How many dependency cycles one write reports.
+const MAX_CYCLES: usize = 10;
+/// How many names a reported cycle shows.
+const MAX_CHAIN: usize = 20;
+
 /// The string items of an array, with their indices.
 fn strings(value: &Value) -> impl Iterator<Item = (usize, &str)> {
     value
@@ -65,11 +70,16 @@ pub fn dependency_problems(items: &[Value], path: &str) -> Vec<FieldError> {
         let dependencies: Vec<&str> = strings(&items[first]["dependsOn"])
             .map(|(_, d)| d)
             .collect();
-        let chain: Vec<&str> = cycle
+        let mut chain: Vec<&str> = cycle
             .iter()
             .chain(std::iter::once(&first))
             .map(|&k| items[k]["name"].as_str().unwrap_or_default())
             .collect();
+        if chain.len() > MAX_CHAIN {
+            let last = chain[chain.len() - 1];
+            chain.truncate(MAX_CHAIN - 2);
+            chain.extend(["…", last]);
+        }
         errors.push(FieldError::invalid_raw(
             &format!("{path}[{first}].dependsOn"),
             &go_strings(&dependencies),
@@ -111,10 +121,13 @@ fn cycles(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
                     marks[to] = Mark::OnPath;
                     path.push((to, 0));
                 }
-                Mark::OnPath => {
+                // Reported up to a limit: the error says enough, and a list of services
+                // can hold very many back edges.
+                Mark::OnPath if found.len() < MAX_CYCLES => {
                     let from = path.iter().position(|(n, _)| *n == to).unwrap_or(0);
                     found.push(path[from..].iter().map(|(n, _)| *n).collect());
                 }
+                Mark::OnPath => {}
                 Mark::Done => {}
             }
         }
@@ -162,6 +175,27 @@ mod tests {
                 "spec.services[0].dependsOn: Invalid value: []string{\"b\"}: dependency cycle: a -> b -> c -> a",
                 "spec.services[3].dependsOn: Invalid value: []string{\"e\"}: dependency cycle: d -> e -> d",
             ]
+        );
+    }
+
+    #[test]
+    fn many_back_edges_are_reported_a_few_times_briefly() {
+        let n = 5_000;
+        let mut items: Vec<Value> = (0..n)
+            .map(|i| json!({"name": format!("s{i}"), "dependsOn": [format!("s{}", i + 1)]}))
+            .collect();
+        let all: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+        items.push(json!({"name": format!("s{n}"), "dependsOn": all}));
+        let errors = dependency_problems(&items, "spec.services");
+        let cycles: Vec<_> = errors
+            .iter()
+            .filter(|e| e.to_string().contains("dependency cycle"))
+            .collect();
+        assert_eq!(cycles.len(), MAX_CYCLES);
+        assert!(
+            cycles[0].to_string().contains("-> … -> s0"),
+            "{}",
+            cycles[0]
         );
     }
 

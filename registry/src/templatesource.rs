@@ -460,8 +460,11 @@ pub fn validate_against(schema: &Value, instance: &Value, field_prefix: &str) ->
             }]
         }
     };
+    // A bounded number of causes, each bounded in size: a schema can make every part of a
+    // large instance fail many times over.
     validator
         .iter_errors(instance)
+        .take(MAX_SCHEMA_ERRORS)
         .map(|e| {
             let mut at = field_prefix.to_owned();
             for segment in e.instance_path().segments() {
@@ -470,10 +473,24 @@ pub fn validate_against(schema: &Value, instance: &Value, field_prefix: &str) ->
                     jsonschema::paths::LocationSegment::Index(i) => at.push_str(&format!("[{i}]")),
                 }
             }
-            FieldError::invalid_raw(&at, &printed_value(e.instance()), &e.to_string())
+            let mut detail = e.to_string();
+            if detail.len() > MAX_DETAIL {
+                let mut end = MAX_DETAIL;
+                while !detail.is_char_boundary(end) {
+                    end -= 1;
+                }
+                detail.truncate(end);
+                detail.push('…');
+            }
+            FieldError::invalid_raw(&at, &printed_value(e.instance()), &detail)
         })
         .collect()
 }
+
+/// How many violations of a schema one write reports.
+const MAX_SCHEMA_ERRORS: usize = 50;
+/// How long one violation's message may be.
+const MAX_DETAIL: usize = 256;
 
 /// Keywords whose members are names, not keywords: `properties[replicas]`, as
 /// apiextensions' validation prints paths into a schema.

@@ -13,6 +13,8 @@ use super::User;
 
 /// How long an answer (yes or no) is reused.
 pub const CACHE_TTL: Duration = Duration::from_secs(10);
+/// The most answers kept.
+const CACHE_ENTRIES: usize = 8192;
 /// How long a review may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -81,7 +83,14 @@ impl TokenReviewer {
             .map_err(TokenReviewError::Request)?;
         let answer = user_of(&review);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+        // Bounded: expired answers go when the cache is full, and everything if that is not
+        // enough (many different clients' keys within one TTL).
+        if cache.len() >= CACHE_ENTRIES {
+            cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+            if cache.len() >= CACHE_ENTRIES {
+                cache.clear();
+            }
+        }
         cache.insert(key, (Instant::now(), answer.clone()));
         Ok(answer)
     }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use registry::list::ListRequest;
 use registry::rbac::authorizer::{self as rbac, Policy, PolicyRule, RulesReview, UserRef};
 use registry::watch::{EventType, Start, WatchRequest};
-use registry::{Catalog, GenericStore, Resource};
+use registry::{Catalog, GenericStore, Resource, Subresource, WriteOptions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -167,6 +167,7 @@ impl Follower {
                 self.reported = true;
                 self.synced.send_modify(|n| *n += 1);
             }
+            self.write_aggregations().await;
             self.follow(revision).await;
             tokio::time::sleep(RETRY).await;
         }
@@ -182,15 +183,18 @@ impl Follower {
             .store
             .list(&self.resource, &ListRequest::default())
             .await?;
-        let mut fresh = HashSet::new();
+        let fresh: HashSet<_> = list.items.iter().map(key_of).collect();
+        let plural = self.resource.def.plural.clone();
+        let gone: Vec<_> = self.names.difference(&fresh).cloned().collect();
         let mut policy = self.policy.write().unwrap_or_else(|p| p.into_inner());
-        for object in &list.items {
-            policy.upsert(self.plural(), object);
-            fresh.insert(key_of(object));
-        }
-        for (namespace, name) in self.names.difference(&fresh) {
-            policy.remove(self.plural(), namespace.as_deref(), name);
-        }
+        policy.batch(|policy| {
+            for object in &list.items {
+                policy.upsert(&plural, object);
+            }
+            for (namespace, name) in &gone {
+                policy.remove(&plural, namespace.as_deref(), name);
+            }
+        });
         drop(policy);
         self.names = fresh;
         Ok(list.resource_version)
@@ -219,24 +223,82 @@ impl Follower {
                 {
                     revision = rv;
                 }
-                let key = key_of(&event.object);
-                let mut policy = self.policy.write().unwrap_or_else(|p| p.into_inner());
                 match event.kind {
-                    EventType::Added | EventType::Modified => {
-                        policy.upsert(self.plural(), &event.object);
-                        self.names.insert(key);
-                    }
-                    EventType::Deleted => {
-                        policy.remove(self.plural(), key.0.as_deref(), &key.1);
-                        self.names.remove(&key);
-                    }
-                    EventType::Bookmark => {}
+                    EventType::Bookmark => continue,
                     EventType::Error => return,
+                    _ => self.apply(&event),
+                }
+                self.write_aggregations().await;
+            }
+        }
+    }
+}
+
+impl Follower {
+    /// Applies an ADDED, MODIFIED or DELETED event to the index.
+    fn apply(&mut self, event: &registry::watch::ObjectEvent) {
+        let key = key_of(&event.object);
+        let mut policy = self.policy.write().unwrap_or_else(|p| p.into_inner());
+        if event.kind == EventType::Deleted {
+            policy.remove(&self.resource.def.plural, key.0.as_deref(), &key.1);
+            self.names.remove(&key);
+        } else {
+            policy.upsert(&self.resource.def.plural, &event.object);
+            self.names.insert(key);
+        }
+    }
+
+    /// The ClusterRole aggregation controller (kube-controller-manager's
+    /// `clusterroleaggregation`, for servers without one): writes into every aggregating
+    /// ClusterRole the rules its selectors gather, when they differ from its `rules`.
+    async fn write_aggregations(&self) {
+        if self.plural() != "clusterroles" {
+            return;
+        }
+        let wanted: Vec<(String, serde_json::Value)> = {
+            let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
+            policy
+                .aggregations()
+                .map(|(name, rules)| (name.to_owned(), serde_json::json!(rules)))
+                .collect()
+        };
+        for (name, rules) in wanted {
+            let Ok(mut role) = self.store.get(&self.resource, None, &name).await else {
+                continue;
+            };
+            if role.get("rules") == Some(&rules) {
+                continue;
+            }
+            role["rules"] = rules;
+            let options = WriteOptions {
+                manager: Some(AGGREGATION_MANAGER.into()),
+                ..WriteOptions::default()
+            };
+            let written = self
+                .store
+                .update(
+                    &self.resource,
+                    None,
+                    &name,
+                    role,
+                    Subresource::Main,
+                    &options,
+                )
+                .await;
+            match written {
+                Ok(_) => tracing::info!(clusterrole = %name, "aggregated rules"),
+                // Another writer was first: the next event brings the role back here.
+                Err(e) if e.code() == 409 => {}
+                Err(e) => {
+                    tracing::warn!(clusterrole = %name, error = %e, "aggregating rules failed")
                 }
             }
         }
     }
 }
+
+/// The field manager of aggregated rules (upstream's controller name).
+const AGGREGATION_MANAGER: &str = "clusterrole-aggregation-controller";
 
 fn key_of(object: &serde_json::Value) -> (Option<String>, String) {
     (

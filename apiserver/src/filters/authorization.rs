@@ -17,10 +17,7 @@ pub fn attributes(
     query: &[(String, String)],
     user: &User,
 ) -> Attributes {
-    let watch = query
-        .iter()
-        .find(|(k, _)| k == "watch")
-        .is_some_and(|(_, v)| !matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | ""));
+    let watch = request::watch_requested(query);
     match request::classify(method, path, watch) {
         Target::Resource(r) => {
             let mut verb = r.verb.to_owned();

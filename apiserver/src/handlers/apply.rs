@@ -26,8 +26,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
     let bytes = body::read_bytes(call.body).await?;
-    let config: Value = yaml_serde::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    let config = decode_config(&bytes)?;
     let locked = meta::resource_version(&config).is_some();
     // rest.EnsureObjectNamespaceMatchesRequestNamespace
     if let (Some(url), Some(body)) = (namespace.as_deref(), meta::namespace(&config)) {
@@ -211,5 +210,152 @@ fn apply_error(error: ApplyError) -> ApiError {
         ApplyError::ManagedFields(e) => {
             ApiError::internal(format!("failed to decode managed fields: {e}"))
         }
+    }
+}
+
+/// The applied configuration: JSON (what kubectl and client-go send), or YAML decoded with a
+/// budget of values so that aliases cannot expand a small body into an enormous one (go-yaml
+/// refuses "excessive aliasing" the same way).
+fn decode_config(bytes: &[u8]) -> Result<Value, ApiError> {
+    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+        return Ok(value);
+    }
+    // A document without aliases has fewer values than bytes.
+    let budget = Budget(std::cell::Cell::new(bytes.len().max(1024)));
+    let deserializer = yaml_serde::Deserializer::from_slice(bytes);
+    serde::de::DeserializeSeed::deserialize(ValueSeed(&budget), deserializer)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+}
+
+/// How many more values a YAML document may produce.
+struct Budget(std::cell::Cell<usize>);
+
+impl Budget {
+    fn take<E: serde::de::Error>(&self) -> Result<(), E> {
+        match self.0.get() {
+            0 => Err(E::custom("document contains excessive aliasing")),
+            left => {
+                self.0.set(left - 1);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Builds a JSON value, spending the budget on every value.
+struct ValueSeed<'b>(&'b Budget);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a YAML value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.0.take()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ValueSeed(self.0))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.0.take()?;
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            self.0.take()?;
+            let value = map.next_value_seed(ValueSeed(self.0))?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_and_json_configurations_decode() {
+        let yaml = b"apiVersion: v1\nkind: X\nmetadata: {name: a}\nspec:\n  list: [1, two, 3.5]\n  flag: true\n  none: null\n";
+        let value = decode_config(yaml).unwrap();
+        assert_eq!(value["spec"]["list"], serde_json::json!([1, "two", 3.5]));
+        assert_eq!(value["spec"]["none"], Value::Null);
+        assert_eq!(
+            decode_config(br#"{"a": [1]}"#).unwrap(),
+            serde_json::json!({"a": [1]})
+        );
+    }
+
+    #[test]
+    fn aliases_cannot_expand_a_small_body_without_bound() {
+        let mut yaml = String::from("a: &a [");
+        yaml.push_str(&"x, ".repeat(2000));
+        yaml.push_str("x]\nb: [");
+        yaml.push_str(&"*a, ".repeat(2000));
+        yaml.push_str("*a]\n");
+        let refused = decode_config(yaml.as_bytes()).unwrap_err();
+        assert_eq!(refused.code(), 400);
+        assert!(
+            refused.status().message.contains("excessive aliasing"),
+            "{}",
+            refused.status().message
+        );
+        // A few aliases within the budget are fine.
+        let fine = decode_config(b"a: &a {x: 1}\nb: *a\n").unwrap();
+        assert_eq!(fine["b"]["x"], 1);
     }
 }

@@ -26,16 +26,21 @@ pub(crate) async fn check(
     let namespace = def.scoped(namespace).unwrap_or_default();
     let name = registry::meta::name(new).unwrap_or_default();
     let resource = def.group_resource();
+    // Writes that only touch what the garbage collector touches are no grant
+    // (`IsOnlyMutatingGCFields`); every other update is checked, labels included (a label can
+    // feed an aggregating role).
+    if old.is_some_and(|old| only_gc_fields_differ(old, new)) {
+        return Ok(());
+    }
     match def.plural.as_str() {
         "roles" | "clusterroles" => {
-            let unchanged = old.is_some_and(|old| {
-                old.get("rules") == new.get("rules")
-                    && old.get("aggregationRule") == new.get("aggregationRule")
-            });
-            if unchanged || may(authorizer, user, "escalate", &def.plural, name, namespace).await {
+            if may(authorizer, user, "escalate", &def.plural, name, namespace).await {
                 return Ok(());
             }
-            let aggregates = new.get("aggregationRule").is_some_and(|a| !a.is_null());
+            let aggregates = [Some(new), old]
+                .into_iter()
+                .flatten()
+                .any(|o| o.get("aggregationRule").is_some_and(|a| !a.is_null()));
             if aggregates {
                 return Err(ApiError::forbidden(
                     &resource,
@@ -73,6 +78,27 @@ pub(crate) async fn check(
         }
         _ => Ok(()),
     }
+}
+
+/// Whether `new` differs from `old` only in `metadata.ownerReferences` and
+/// `metadata.finalizers` (and what the server sets on every write).
+fn only_gc_fields_differ(old: &Value, new: &Value) -> bool {
+    let strip = |object: &Value| {
+        let mut object = object.clone();
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in [
+                "ownerReferences",
+                "finalizers",
+                "resourceVersion",
+                "managedFields",
+                "generation",
+            ] {
+                metadata.remove(field);
+            }
+        }
+        object
+    };
+    strip(old) == strip(new)
 }
 
 /// Whether `user` may `verb` the role `name` (`escalate` or `bind`).

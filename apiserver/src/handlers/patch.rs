@@ -126,8 +126,7 @@ fn apply(
         PatchType::Json => {
             let operations: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            json_patch::patch(&mut doc, &operations)
-                .map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
+            apply_json_patch(&mut doc, &operations.0, patch)?;
         }
     }
     if !doc.is_object() {
@@ -138,4 +137,117 @@ fn apply(
         ));
     }
     Ok(doc)
+}
+
+/// kube-apiserver's limit of operations in one JSON patch (`maxJSONPatchOperations`).
+const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+/// How many bytes the `copy` operations of one patch may duplicate (upstream's
+/// `JSONPatchMaxCopyBytes`, the request size limit).
+const MAX_COPY_BYTES: usize = super::body::MAX_BODY_BYTES;
+/// The deepest nesting a patched object may reach: what can still be decoded again (JSON
+/// decoding stops at 128 levels).
+const MAX_DEPTH: usize = 100;
+
+/// Applies a JSON patch one operation at a time, refusing what would grow the object without
+/// bound: too many operations (413), copies over the size limit, nesting too deep (422).
+fn apply_json_patch(
+    doc: &mut Value,
+    operations: &[json_patch::PatchOperation],
+    raw: &Value,
+) -> Result<(), ApiError> {
+    if operations.len() > MAX_JSON_PATCH_OPERATIONS {
+        return Err(ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!(
+                "Request entity too large: The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+                operations.len()
+            ),
+        ));
+    }
+    let invalid = |message: String| ApiError::new(422, "Invalid", message);
+    let segments = |pointer: &Value| pointer.as_str().map_or(0, |p| p.matches('/').count());
+    let mut copied = 0;
+    for (operation, raw) in operations.iter().zip(raw.as_array().into_iter().flatten()) {
+        let added = match raw["op"].as_str() {
+            Some("add" | "replace" | "test") => Some(raw["value"].clone()),
+            Some("copy" | "move") => {
+                let from = raw["from"].as_str().unwrap_or_default();
+                let value = doc.pointer(from).cloned();
+                if raw["op"] == "copy" {
+                    copied += value
+                        .as_ref()
+                        .map_or(0, |v| serde_json::to_vec(v).map_or(0, |b| b.len()));
+                    if copied > MAX_COPY_BYTES {
+                        return Err(invalid(format!(
+                            "the copy operations of the patch duplicate more than {MAX_COPY_BYTES} bytes"
+                        )));
+                    }
+                }
+                value
+            }
+            _ => None,
+        };
+        if let Some(value) = added {
+            if segments(&raw["path"]) + depth(&value) > MAX_DEPTH {
+                return Err(invalid(format!(
+                    "the patched object would be nested more than {MAX_DEPTH} levels deep"
+                )));
+            }
+        }
+        json_patch::patch(doc, std::slice::from_ref(operation))
+            .map_err(|e| invalid(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The nesting depth of a value (a scalar is 0), without recursion.
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0)];
+    while let Some((value, level)) = stack.pop() {
+        deepest = deepest.max(level);
+        match value {
+            Value::Array(items) => stack.extend(items.iter().map(|v| (v, level + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|v| (v, level + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn patch_of(ops: Value) -> Result<Value, ApiError> {
+        let mut doc = json!({"spec": {}});
+        let operations: json_patch::Patch = serde_json::from_value(ops.clone()).unwrap();
+        apply_json_patch(&mut doc, &operations.0, &ops).map(|()| doc)
+    }
+
+    #[test]
+    fn json_patches_cannot_grow_objects_without_bound() {
+        let mut deep = json!(1);
+        for _ in 0..60 {
+            deep = json!({"a": deep});
+        }
+        let nested = patch_of(json!([
+            {"op": "add", "path": "/spec/x", "value": deep},
+            {"op": "add", "path": format!("/spec/x{}", "/a".repeat(59)), "value": deep},
+        ]));
+        assert_eq!(nested.unwrap_err().code(), 422);
+        let mut doubling =
+            vec![json!({"op": "add", "path": "/spec/x", "value": "y".repeat(100_000)})];
+        for i in 0..40 {
+            doubling.push(json!({"op": "copy", "from": "/spec", "path": format!("/spec/c{i}")}));
+        }
+        assert_eq!(patch_of(Value::Array(doubling)).unwrap_err().code(), 422);
+        let many: Vec<Value> = (0..10_001)
+            .map(|_| json!({"op": "test", "path": "/spec", "value": {}}))
+            .collect();
+        assert_eq!(patch_of(Value::Array(many)).unwrap_err().code(), 413);
+        assert!(patch_of(json!([{"op": "add", "path": "/spec/a", "value": 1}])).is_ok());
+    }
 }

@@ -81,6 +81,10 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let namespace = call.request.namespace.as_deref().unwrap_or_default();
     let answered = match def.kind.as_str() {
         "SubjectAccessReview" => subject_access_review(authorizer, object, None).await?,
+        // Only served in a namespace, as kube-apiserver routes it.
+        "LocalSubjectAccessReview" if call.request.namespace.is_none() => {
+            return Err(ApiError::no_such_path())
+        }
         "LocalSubjectAccessReview" => {
             subject_access_review(authorizer, object, Some(namespace)).await?
         }
@@ -269,6 +273,7 @@ async fn self_subject_access_review(
     let spec = object["spec"].clone();
     let mut errors = Vec::new();
     check_attributes(&spec, &mut errors);
+    check_empty_metadata(&object, &mut errors);
     invalid(AUTHORIZATION, &errors)?;
     let attributes = attributes_of(&spec, user.clone());
     let mut answered = answer(authorizer, object, &attributes).await;
@@ -321,7 +326,23 @@ async fn token_review(server: &crate::ApiServer, mut object: Value) -> Result<Va
         .unwrap_or_default()
         .to_owned();
     if token.is_empty() {
-        invalid(AUTHENTICATION, &[FieldError::required("spec.token", "")])?;
+        return Err(ApiError::bad_request(
+            "token is required for TokenReview in authentication",
+        ));
+    }
+    // This server's tokens are for itself: a review for other audiences is not authenticated
+    // (upstream intersects the requested audiences with the server's own).
+    let audiences = strings(&object["spec"]["audiences"]);
+    if !audiences.is_empty() {
+        let quoted: Vec<String> = audiences.iter().map(|a| format!("{a:?}")).collect();
+        object["status"] = json!({
+            "user": {},
+            "error": format!(
+                "token audiences [{}] is invalid for the target audiences",
+                quoted.join(" ")
+            ),
+        });
+        return Ok(object);
     }
     let authentication = &server.access.authentication;
     let mut user = authentication

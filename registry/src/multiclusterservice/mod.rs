@@ -229,13 +229,14 @@ fn validate_depends_on(depends_on: Option<&Value>, own: &str) -> Vec<FieldError>
         Some(other) => return vec![type_error("spec.dependsOn", other, "array")],
     };
     let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let at = format!("spec.dependsOn[{i}]");
         let Some(name) = item.as_str() else {
             errors.push(type_error(&at, item, "string"));
             continue;
         };
-        if items[..i].contains(item) {
+        if !seen.insert(name) {
             errors.push(FieldError::duplicate(&at, item));
         } else if name == own {
             errors.push(FieldError::invalid(

@@ -124,6 +124,8 @@ pub struct Policy {
     cluster_role_bindings: BTreeMap<String, Binding>,
     /// The rules of every aggregating ClusterRole, recomputed whenever a ClusterRole changes.
     aggregated: BTreeMap<String, Vec<PolicyRule>>,
+    /// Aggregation waits for the end of a batch of changes ([`Policy::batch`]).
+    deferred: bool,
 }
 
 impl Policy {
@@ -282,7 +284,18 @@ impl Policy {
     /// them: for each selector in order, the other ClusterRoles it matches by name, their rules
     /// appended unless already present. Aggregating roles may select one another (upstream's
     /// `admin` selects `edit`), so this iterates to the fixed point the controller reaches.
+    /// Applies many changes and recomputes aggregation once at the end (a relist).
+    pub fn batch(&mut self, changes: impl FnOnce(&mut Policy)) {
+        self.deferred = true;
+        changes(self);
+        self.deferred = false;
+        self.aggregate();
+    }
+
     fn aggregate(&mut self) {
+        if self.deferred {
+            return;
+        }
         let mut current: BTreeMap<String, Vec<PolicyRule>> = self
             .cluster_roles
             .iter()
@@ -323,6 +336,14 @@ impl Policy {
             }
         }
         rules
+    }
+
+    /// The rules every aggregating ClusterRole gathers from the roles its selectors match,
+    /// by name: what the aggregation controller writes into their `rules`.
+    pub fn aggregations(&self) -> impl Iterator<Item = (&str, &[PolicyRule])> {
+        self.aggregated
+            .iter()
+            .map(|(name, rules)| (name.as_str(), rules.as_slice()))
     }
 
     /// The rules `user` holds in `namespace` ("" for cluster-wide only) and the errors met
@@ -489,19 +510,36 @@ struct Metadata {
     labels: BTreeMap<String, String>,
 }
 
-/// `rbacv1.PolicyRule`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// `rbacv1.PolicyRule` (serialized as upstream: `verbs` always, the rest when not empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRule {
     #[serde(default, deserialize_with = "nullable")]
     pub verbs: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub api_groups: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub resources: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub resource_names: Vec<String>,
-    #[serde(rename = "nonResourceURLs", default, deserialize_with = "nullable")]
+    #[serde(
+        rename = "nonResourceURLs",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub non_resource_urls: Vec<String>,
 }
 

@@ -19,6 +19,25 @@ pub fn rules_of(object: &Value) -> Vec<PolicyRule> {
         .unwrap_or_default()
 }
 
+/// The most single permissions an escalation check breaks rules down into.
+const MAX_PERMISSIONS: usize = 100_000;
+
+/// How many rules `breakdown` makes of `rule`.
+fn breakdown_size(rule: &PolicyRule) -> usize {
+    let names = rule.resource_names.len().max(1);
+    let resources = rule
+        .api_groups
+        .len()
+        .saturating_mul(rule.resources.len())
+        .saturating_mul(rule.verbs.len())
+        .saturating_mul(names);
+    resources.saturating_add(
+        rule.non_resource_urls
+            .len()
+            .saturating_mul(rule.verbs.len()),
+    )
+}
+
 /// `BreakdownRule`: one rule per group × resource × verb (× name), and per URL × verb.
 fn breakdown(rule: &PolicyRule) -> Vec<PolicyRule> {
     let one = |s: &String| vec![s.clone()];
@@ -172,6 +191,27 @@ pub fn escalation(
     wanted: &[PolicyRule],
     errors: &[String],
 ) -> Option<String> {
+    // Upstream breaks every rule down into single permissions; a few kilobytes of rules can
+    // name billions of them. Beyond a bound only full authority covers them.
+    let size: usize = wanted
+        .iter()
+        .map(breakdown_size)
+        .fold(0, usize::saturating_add);
+    if size > MAX_PERMISSIONS {
+        let all = PolicyRule {
+            verbs: vec!["*".into()],
+            api_groups: vec!["*".into()],
+            resources: vec!["*".into()],
+            ..PolicyRule::default()
+        };
+        if uncovered(held, std::slice::from_ref(&all)).is_empty() {
+            return None;
+        }
+        return Some(format!(
+            "user {user:?} (groups={}) is attempting to grant RBAC permissions not currently held: the rules name more than {MAX_PERMISSIONS} permissions, which only a user who may do everything can grant",
+            go_quoted(groups)
+        ));
+    }
     let missing = uncovered(held, wanted);
     if missing.is_empty() {
         return None;
@@ -218,6 +258,26 @@ mod tests {
              {APIGroups:[\"fleet.k0rdent.io\"], Resources:[\"clusterdeployments\"], Verbs:[\"delete\"]}\n\
              {APIGroups:[\"fleet.k0rdent.io\"], Resources:[\"credentials\"], Verbs:[\"create\" \"delete\"]}"
         );
+    }
+
+    #[test]
+    fn enormous_rules_need_full_authority() {
+        let many: Vec<String> = (0..100).map(|i| format!("x{i}")).collect();
+        let huge = vec![PolicyRule {
+            verbs: many.clone(),
+            api_groups: many.clone(),
+            resources: many,
+            ..PolicyRule::default()
+        }];
+        let held =
+            rules(json!([{"apiGroups": ["fleet.k0rdent.io"], "resources": ["*"], "verbs": ["*"]}]));
+        let message = escalation("alice", &[], &held, &huge, &[]).unwrap();
+        assert!(
+            message.contains("more than 100000 permissions"),
+            "{message}"
+        );
+        let all = rules(json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]));
+        assert_eq!(escalation("root", &[], &all, &huge, &[]), None);
     }
 
     #[test]
