@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use certs::{Ca, CertifiedKey};
 use serde_json::{json, Value};
+use support::assert_unauthorized;
 use support_aggregated::{
-    assert_unauthorized, eventually, self_subject_review, start_server, user_info, Caller,
-    FakeHost, Logged, Published, HOST_TOKEN,
+    eventually, self_subject_review, start_server, user_info, Caller, FakeHost, Logged, Published,
+    HOST_TOKEN,
 };
 
 /// The CN of the client certificate kube-apiserver's aggregator presents.

@@ -8,7 +8,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{create, list_revision, Backend, Raw, Reply, TestServer, API_VERSION, DEFAULT_CLDS};
+use support::{
+    create, list_revision, Backend, Raw, Reply, TestServer, API_VERSION, DEFAULT_CLDS, STORED_VERBS,
+};
 
 const UNRECOGNIZED: &str =
     "the object provided is unrecognized (must be of type ClusterDeployment): ";
@@ -474,7 +476,7 @@ async fn unknown_paths_and_media_types_are_refused(backend: Backend) {
         assert_eq!(resource["singularResource"], singular, "{resource}");
         assert_eq!(resource["shortNames"], json!([short_name]), "{resource}");
         assert_eq!(resource["categories"], json!(["k0rdent"]), "{resource}");
-        assert_eq!(resource["verbs"], json!(VERBS), "{resource}");
+        assert_eq!(resource["verbs"], json!(STORED_VERBS), "{resource}");
         let subresources = if status {
             json!([{
                 "subresource": "status",
@@ -540,18 +542,6 @@ const FLEET_RESOURCES: [(&str, &str, &str, &str, bool); 6] = [
     ),
     ("credentials", "Credential", "Namespaced", "cred", true),
     ("pricelists", "PriceList", "Cluster", "pl", false),
-];
-
-/// The verbs of every stored kind, as discovery lists them.
-const VERBS: [&str; 8] = [
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
 ];
 
 async fn requests_without_a_client_certificate_are_unauthorized(backend: Backend) {

@@ -47,15 +47,10 @@ fn connect(server: &TestServer) -> TlsConnection {
 
 /// Asserts that `GET path` on `connection` answers 200.
 fn get_ok(connection: &mut TlsConnection, path: &str, what: &str) {
-    let (status, body) = connection
+    let reply = connection
         .get(path)
         .unwrap_or_else(|e| panic!("{what}: GET {path}: {e}"));
-    assert_eq!(
-        status,
-        200,
-        "{what}: GET {path}: {}",
-        String::from_utf8_lossy(&body)
-    );
+    assert_eq!(reply.status, 200, "{what}: GET {path}: {}", reply.text());
 }
 
 /// Opens new connections until one is served `wanted`; panics after [`ROTATION_WAIT`].

@@ -6,29 +6,22 @@
 
 #[macro_use]
 mod support;
+mod support_discovery;
 mod support_everyday;
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use support::{Backend, Raw, Reply, TestServer, GROUP};
-use support_everyday::{event_types, fleet, patch, watch_events};
+use support::{Backend, Raw, Reply, TestServer, STORED_VERBS};
+use support_discovery::{self as discovery, fleet};
+use support_everyday::{event_types, patch, watch_events};
 
 /// The aggregated discovery media type.
 const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 /// The namespace fixtures of namespaced resources go to.
 const NAMESPACE: &str = "default";
 /// Every verb of a collection and its objects.
-const RESOURCE_VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
+const RESOURCE_VERBS: &[&str] = &STORED_VERBS;
 /// Every verb a subresource could have.
 const SUBRESOURCE_VERBS: &[&str] = &["create", "delete", "get", "patch", "update"];
 
@@ -46,27 +39,12 @@ struct Found {
 }
 
 impl Found {
-    fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-
-    fn prefix(&self) -> String {
-        if self.group.is_empty() {
-            format!("/api/{}", self.version)
-        } else {
-            format!("/apis/{}/{}", self.group, self.version)
-        }
-    }
-
     fn collection(&self) -> String {
+        let prefix = discovery::prefix(&self.group, &self.version);
         if self.namespaced {
-            format!("{}/namespaces/{NAMESPACE}/{}", self.prefix(), self.plural)
+            format!("{prefix}/namespaces/{NAMESPACE}/{}", self.plural)
         } else {
-            format!("{}/{}", self.prefix(), self.plural)
+            format!("{prefix}/{}", self.plural)
         }
     }
 
@@ -78,61 +56,13 @@ impl Found {
         self.verbs.iter().any(|v| v == verb)
     }
 
-    /// A new object of this kind: fleet kinds as `fleet::spec` builds them, other kinds with
-    /// required fields get them here.
+    /// A new object of this kind with `labels` (reviews have neither name nor labels).
     fn fixture(&self, name: &str, labels: Value) -> Value {
-        let mut metadata = json!({"name": name, "labels": labels});
-        if self.namespaced {
-            metadata["namespace"] = json!(NAMESPACE);
-        }
-        let mut object = json!({
-            "apiVersion": self.api_version(),
-            "kind": self.kind,
-            "metadata": metadata,
-        });
-        match self.kind.as_str() {
-            _ if self.group == GROUP => object["spec"] = fleet::spec(&self.kind),
-            "Role" | "ClusterRole" => {
-                object["rules"] = json!([{
-                    "apiGroups": ["fleet.k0rdent.io"],
-                    "resources": ["clusterdeployments"],
-                    "verbs": ["get"],
-                }]);
-            }
-            "RoleBinding" | "ClusterRoleBinding" => {
-                object["roleRef"] = json!({
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": "sweep-role",
-                });
-                object["subjects"] = json!([{"kind": "User", "name": "sweep-user"}]);
-            }
-            // The reviews: create-only, about the sweep's own namespace, no name.
-            "SubjectAccessReview" | "LocalSubjectAccessReview" | "SelfSubjectAccessReview" => {
-                let attributes = json!({"namespace": NAMESPACE, "verb": "get",
-                    "group": "fleet.k0rdent.io", "resource": "clusterdeployments"});
-                object["metadata"] = if self.namespaced {
-                    json!({"namespace": NAMESPACE})
-                } else {
-                    json!({})
-                };
-                object["spec"] = json!({"resourceAttributes": attributes});
-                if self.kind != "SelfSubjectAccessReview" {
-                    object["spec"]["user"] = json!("sweep-user");
-                }
-            }
-            "SelfSubjectRulesReview" => {
-                object["metadata"] = json!({});
-                object["spec"] = json!({"namespace": NAMESPACE});
-            }
-            "SelfSubjectReview" => object["metadata"] = json!({}),
-            "TokenReview" => {
-                object["metadata"] = json!({});
-                object["spec"] = json!({"token": "not-a-token"});
-            }
-            _ => object["spec"] = json!({}),
-        }
-        object
+        let namespace = if self.namespaced { NAMESPACE } else { "" };
+        let metadata = json!({"name": name, "labels": labels});
+        let (group, version, kind) = (&self.group, &self.version, &self.kind);
+        discovery::fixture(group, version, kind, namespace, metadata)
+            .unwrap_or_else(|| panic!("no fixture for {kind}: add one to support_discovery"))
     }
 }
 
@@ -161,12 +91,8 @@ async fn json_at(client: &kube::Client, path: &str, accept: Option<&str>) -> Val
 
 /// Every resource of the plain documents: `/api`, `/api/<v>`, `/apis`, `/apis/<g>/<v>`.
 async fn plain_discovery(client: &kube::Client) -> Vec<Found> {
-    let mut group_versions: Vec<(String, String)> = Vec::new();
     let legacy = json_at(client, "/api", None).await;
     assert_eq!(legacy["kind"], "APIVersions", "{legacy}");
-    for version in strings(&legacy["versions"]) {
-        group_versions.push((String::new(), version));
-    }
     let groups = json_at(client, "/apis", None).await;
     assert_eq!(groups["kind"], "APIGroupList", "{groups}");
     for group in groups["groups"].as_array().expect("groups") {
@@ -174,50 +100,34 @@ async fn plain_discovery(client: &kube::Client) -> Vec<Found> {
         let document = json_at(client, &format!("/apis/{name}"), None).await;
         assert_eq!(document["kind"], "APIGroup", "{document}");
         assert_eq!(document["versions"], group["versions"], "{document}");
-        for version in group["versions"].as_array().expect("versions") {
-            let version = version["version"].as_str().expect("a version");
-            group_versions.push((name.to_owned(), version.to_owned()));
-        }
     }
     let mut found = Vec::new();
-    for (group, version) in group_versions {
-        let path = if group.is_empty() {
-            format!("/api/{version}")
-        } else {
-            format!("/apis/{group}/{version}")
-        };
-        let list = json_at(client, &path, None).await;
+    for (group, version) in discovery::group_versions(&legacy, &groups) {
+        let list = json_at(client, &discovery::prefix(&group, &version), None).await;
         assert_eq!(list["kind"], "APIResourceList", "{list}");
-        let entries = list["resources"].as_array().expect("resources");
         let mut main: Vec<Found> = Vec::new();
-        for entry in entries {
-            let name = entry["name"].as_str().expect("a resource name");
-            let verbs = strings(&entry["verbs"]);
-            let raw_verbs: Vec<&str> = entry["verbs"]
-                .as_array()
-                .expect("verbs")
-                .iter()
-                .map(|v| v.as_str().expect("a verb"))
-                .collect();
-            let mut sorted = raw_verbs.clone();
+        for entry in discovery::listed(&group, &version, &list) {
+            let mut sorted = entry.verbs.clone();
             sorted.sort_unstable();
-            assert_eq!(raw_verbs, sorted, "verbs are sorted: {entry}");
-            match name.split_once('/') {
-                None => main.push(Found {
-                    group: group.clone(),
-                    version: version.clone(),
-                    plural: name.to_owned(),
-                    kind: entry["kind"].as_str().expect("a kind").to_owned(),
-                    namespaced: entry["namespaced"].as_bool().expect("namespaced"),
-                    verbs,
+            assert_eq!(entry.verbs, sorted, "verbs are sorted: {entry:?}");
+            match entry.split() {
+                (_, None) => main.push(Found {
+                    group: entry.group,
+                    version: entry.version,
+                    plural: entry.name,
+                    kind: entry.kind,
+                    namespaced: entry.namespaced,
+                    verbs: entry.verbs,
                     subresources: BTreeMap::new(),
                 }),
-                Some((parent, sub)) => {
+                (parent, Some(sub)) => {
                     let parent = main
                         .iter_mut()
                         .find(|f| f.plural == parent)
-                        .unwrap_or_else(|| panic!("{name} follows its resource: {list}"));
-                    parent.subresources.insert(sub.to_owned(), verbs);
+                        .unwrap_or_else(|| panic!("{} follows its resource: {list}", entry.name));
+                    parent
+                        .subresources
+                        .insert(sub.to_owned(), entry.verbs.clone());
                 }
             }
         }

@@ -5,17 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Backend, Kubectl, TestServer};
-
-/// The objects of an example file, as kubectl reads them (client-side, no server involved).
-fn objects_of(kubectl: &Kubectl, file: &str) -> Vec<Value> {
-    let out = kubectl.ok(&["create", "--dry-run=client", "-f", file, "-o", "json"]);
-    // One JSON document per object of the file.
-    serde_json::Deserializer::from_str(&out)
-        .into_iter::<Value>()
-        .map(|object| object.expect("kubectl prints JSON"))
-        .collect()
-}
+use support::{example_files, Backend, Kubectl, TestServer};
 
 #[test]
 fn every_example_applies_and_reads_back_with_its_spec_and_labels() {
@@ -26,15 +16,10 @@ fn every_example_applies_and_reads_back_with_its_spec_and_labels() {
         return;
     };
     kubectl.ok(&["apply", "-f", "examples/"]);
-    let mut files: Vec<String> = std::fs::read_dir("examples")
-        .expect("examples/")
-        .map(|e| e.expect("an entry").path().display().to_string())
-        .filter(|p| p.ends_with(".yaml"))
-        .collect();
-    files.sort();
+    let files = example_files(&[]);
     let mut names = Vec::new();
     for file in &files {
-        for wanted in objects_of(&kubectl, file) {
+        for wanted in kubectl.objects_of(file) {
             let kind = wanted["kind"].as_str().expect("a kind").to_lowercase();
             let name = wanted["metadata"]["name"].as_str().expect("a name");
             let mut args = vec!["get", &kind, name, "-o", "json"];

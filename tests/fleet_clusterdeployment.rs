@@ -7,7 +7,13 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{list_revision, Backend, Kubectl, Raw, Reply, TestServer, API_VERSION, DEFAULT_CLDS};
+use support::invalid::{
+    self, case, Case, Resource, Write, DUPLICATE, FORBIDDEN, INVALID, NOT_SUPPORTED, REQUIRED,
+};
+use support::{
+    cells, example_files, send_ok, Backend, Kubectl, Raw, Reply, TestServer, API_VERSION,
+    DEFAULT_CLDS,
+};
 
 const TEMPLATES: &str = "/apis/fleet.k0rdent.io/v1alpha1/namespaces/default/clustertemplates";
 
@@ -77,68 +83,37 @@ fn service(name: &str, depends_on: &[&str]) -> Value {
     json!({"name": name, "template": "web-1-0", "dependsOn": depends_on})
 }
 
-async fn send_ok(client: &kube::Client, request: Raw, code: u16) -> Value {
-    let what = format!("{request:?}");
-    let reply = request.send(client).await;
-    assert_eq!(reply.status, code, "{what}: {}", reply.text());
-    reply.json()
-}
-
 async fn get(client: &kube::Client, name: &str) -> Reply {
     Raw::get(&cld_path(name)).send(client).await
 }
 
-/// The stored object with its spec (merged over) or status replaced: a PUT body.
-async fn changed(client: &kube::Client, name: &str, field: &str, value: Value) -> Value {
-    let mut current = get(client, name).await.json();
-    match field {
-        "status" => current["status"] = value,
-        _ => {
-            for (k, v) in value.as_object().expect("a spec patch") {
-                current["spec"][k] = v.clone();
-            }
-        }
+/// ClusterDeployments in `default`, as the case table writes them.
+#[derive(Debug, Clone, Copy)]
+struct Clds;
+
+impl Resource for Clds {
+    fn name(self) -> &'static str {
+        "ClusterDeployment"
     }
-    current
-}
 
-/// What a case writes.
-enum Write {
-    Create(Value),
-    /// PUT of the object `base` with these spec fields replaced.
-    Update(Value),
-    /// PUT of `base`'s `/status`.
-    Status(Value),
-}
+    fn collection(self) -> &'static str {
+        DEFAULT_CLDS
+    }
 
-/// One refused write and the causes it must answer: (reason, field, message).
-struct Case {
-    what: &'static str,
-    write: Write,
-    causes: Vec<(&'static str, &'static str, String)>,
-}
-
-fn case(what: &'static str, write: Write, causes: &[(&'static str, &'static str, &str)]) -> Case {
-    Case {
-        what,
-        write,
-        causes: causes
-            .iter()
-            .map(|(r, f, m)| (*r, *f, (*m).to_owned()))
-            .collect(),
+    fn object(self, name: &str, spec: Value) -> Value {
+        cld(name, spec)
     }
 }
 
-const REQUIRED: &str = "FieldValueRequired";
-const INVALID: &str = "FieldValueInvalid";
-const DUPLICATE: &str = "FieldValueDuplicate";
-const FORBIDDEN: &str = "FieldValueForbidden";
-const NOT_SUPPORTED: &str = "FieldValueNotSupported";
+/// The stored object `name` with these spec fields replaced: a PUT body.
+async fn changed(client: &kube::Client, name: &str, fields: Value) -> Value {
+    invalid::with_spec_change(client, Clds, name, fields).await
+}
 
 const LABEL_RULES: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const NAME_RULES: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
-fn cases() -> Vec<Case> {
+fn cases() -> Vec<Case<Clds>> {
     let without = |field: &str| {
         let mut spec = spec();
         spec.as_object_mut().expect("an object").remove(field);
@@ -168,22 +143,22 @@ fn cases() -> Vec<Case> {
     vec![
         case(
             "missing template",
-            Write::Create(without("template")),
+            Write::Create(Clds, without("template")),
             &[(REQUIRED, "spec.template", "Required value")],
         ),
         case(
             "missing credential",
-            Write::Create(without("credential")),
+            Write::Create(Clds, without("credential")),
             &[(REQUIRED, "spec.credential", "Required value")],
         ),
         case(
             "a template name that cannot be a name",
-            Write::Create(with("template", json!("AWS_1_33"))),
+            Write::Create(Clds, with("template", json!("AWS_1_33"))),
             &[(INVALID, "spec.template", &bad_name)],
         ),
         case(
             "a boolean written as a string",
-            Write::Create(with("dryRun", json!("yes"))),
+            Write::Create(Clds, with("dryRun", json!("yes"))),
             &[(
                 INVALID,
                 "spec.dryRun",
@@ -192,7 +167,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "config violating the template's schema",
-            Write::Create(with("config", bad_config)),
+            Write::Create(Clds, with("config", bad_config)),
             &[
                 (
                     INVALID,
@@ -218,7 +193,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "duplicate service names",
-            Write::Create(with_services(json!([
+            Write::Create(Clds, with_services(json!([
                 service("web", &[]),
                 service("web", &[])
             ]))),
@@ -226,17 +201,17 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "a service name that is not a label",
-            Write::Create(with_services(json!([service("Web.App", &[])]))),
+            Write::Create(Clds, with_services(json!([service("Web.App", &[])]))),
             &[(INVALID, "spec.services[0].name", &bad_service_name)],
         ),
         case(
             "a bad service namespace",
-            Write::Create(with_services(namespaced)),
+            Write::Create(Clds, with_services(namespaced)),
             &[(INVALID, "spec.services[0].namespace", &bad_namespace)],
         ),
         case(
             "an unknown dependency",
-            Write::Create(with_services(json!([service("web", &["db"])]))),
+            Write::Create(Clds, with_services(json!([service("web", &["db"])]))),
             &[(
                 INVALID,
                 "spec.services[0].dependsOn[0]",
@@ -245,7 +220,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "a service depending on itself",
-            Write::Create(with_services(json!([service("web", &["web"])]))),
+            Write::Create(Clds, with_services(json!([service("web", &["web"])]))),
             &[(
                 INVALID,
                 "spec.services[0].dependsOn[0]",
@@ -254,7 +229,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "a dependency cycle",
-            Write::Create(with_services(cycle)),
+            Write::Create(Clds, with_services(cycle)),
             &[(
                 INVALID,
                 "spec.services[0].dependsOn",
@@ -263,7 +238,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "a forbidden upgrade",
-            Write::Update(json!({"template": "aws-1-35"})),
+            Write::Update(Clds, json!({"template": "aws-1-35"})),
             &[(
                 FORBIDDEN,
                 "spec.template",
@@ -272,7 +247,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "an update of config violating the schema",
-            Write::Update(json!({"config": {"region": 1}})),
+            Write::Update(Clds, json!({"config": {"region": 1}})),
             &[(
                 INVALID,
                 "spec.config.region",
@@ -281,7 +256,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "an unknown phase through /status",
-            Write::Status(json!({"phase": "Running"})),
+            Write::Status(Clds, json!({"phase": "Running"})),
             &[(
                 NOT_SUPPORTED,
                 "status.phase",
@@ -290,7 +265,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "bad conditions through /status",
-            Write::Status(conditions),
+            Write::Status(Clds, conditions),
             &[
                 (
                     NOT_SUPPORTED,
@@ -311,7 +286,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "negative machine counts through /status",
-            Write::Status(json!({"workers": {"ready": -1, "desired": 3}})),
+            Write::Status(Clds, json!({"workers": {"ready": -1, "desired": 3}})),
             &[(
                 INVALID,
                 "status.workers.ready",
@@ -340,63 +315,7 @@ async fn invalid_cluster_deployments_are_refused_with_exact_causes_and_nothing_i
     )
     .await;
 
-    for (i, case) in cases().into_iter().enumerate() {
-        let name = format!("case-{i}");
-        let (request, target) = match case.write {
-            Write::Create(spec) => (
-                Raw::post(DEFAULT_CLDS).json(&cld(&name, spec)),
-                name.clone(),
-            ),
-            Write::Update(fields) => {
-                let body = changed(&client, "base", "spec", fields).await;
-                (Raw::put(&cld_path("base")).json(&body), "base".to_owned())
-            }
-            Write::Status(status) => {
-                let body = changed(&client, "base", "status", status).await;
-                let path = format!("{}/status", cld_path("base"));
-                (Raw::put(&path).json(&body), "base".to_owned())
-            }
-        };
-        let before_object = get(&client, &target).await;
-        let before = list_revision(&client).await;
-        let reply = request.send(&client).await;
-        let after = list_revision(&client).await;
-        let what = case.what;
-        assert_eq!(reply.status, 422, "{what}: {}", reply.text());
-        let status = reply.json();
-        assert_eq!(status["reason"], "Invalid", "{what}: {status}");
-        let prefix = format!("ClusterDeployment.fleet.k0rdent.io {target:?} is invalid: ");
-        let message = status["message"].as_str().unwrap_or_default();
-        assert!(message.starts_with(&prefix), "{what}: {message}");
-        assert_eq!(
-            status["details"]["name"],
-            target.as_str(),
-            "{what}: {status}"
-        );
-        assert_eq!(status["details"]["kind"], "ClusterDeployment", "{what}");
-        let causes: Vec<(String, String, String)> = status["details"]["causes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-                (text("reason"), text("field"), text("message"))
-            })
-            .collect();
-        let wanted: Vec<(String, String, String)> = case
-            .causes
-            .iter()
-            .map(|(r, f, m)| ((*r).to_owned(), (*f).to_owned(), m.clone()))
-            .collect();
-        assert_eq!(causes, wanted, "{what}");
-        assert_eq!(before, after, "{what}: the storage revision moved");
-        let after_object = get(&client, &target).await;
-        assert_eq!(after_object.status, before_object.status, "{what}");
-        assert_eq!(
-            after_object.body, before_object.body,
-            "{what}: the object changed"
-        );
-    }
+    invalid::assert_each_refused(&client, cases()).await;
 }
 
 #[tokio::test]
@@ -411,13 +330,7 @@ async fn upgrades_follow_the_template_and_missing_templates_are_no_obstacle() {
         json!({"template": "aws-1-32", "credential": "aws-eu", "config": {"anything": true}}),
     );
     send_ok(&client, Raw::post(DEFAULT_CLDS).json(&early), 201).await;
-    let renamed = changed(
-        &client,
-        "early",
-        "spec",
-        json!({"template": "aws-1-33-typo"}),
-    )
-    .await;
+    let renamed = changed(&client, "early", json!({"template": "aws-1-33-typo"})).await;
     send_ok(&client, Raw::put(&cld_path("early")).json(&renamed), 200).await;
 
     for t in [
@@ -442,12 +355,12 @@ async fn upgrades_follow_the_template_and_missing_templates_are_no_obstacle() {
         created["spec"]["services"][0]["namespace"], "cert-manager",
         "defaulted"
     );
-    let upgrade = changed(&client, "prod", "spec", json!({"template": "aws-1-34"})).await;
+    let upgrade = changed(&client, "prod", json!({"template": "aws-1-34"})).await;
     let upgraded = send_ok(&client, Raw::put(&cld_path("prod")).json(&upgrade), 200).await;
     assert_eq!(upgraded["spec"]["template"], "aws-1-34");
     assert_eq!(upgraded["metadata"]["generation"], 2);
     // aws-1-34 lists no upgrades: going back is refused.
-    let back = changed(&client, "prod", "spec", json!({"template": "aws-1-33"})).await;
+    let back = changed(&client, "prod", json!({"template": "aws-1-33"})).await;
     let reply = Raw::put(&cld_path("prod")).json(&back).send(&client).await;
     assert_eq!(reply.status, 422, "{}", reply.text());
     assert_eq!(
@@ -470,37 +383,6 @@ async fn upgrades_follow_the_template_and_missing_templates_are_no_obstacle() {
     assert_eq!(written["status"]["phase"], "Upgrading");
     assert_eq!(written["spec"], kept["spec"]);
     assert_eq!(written["metadata"]["generation"], 2, "status is not spec");
-}
-
-/// The cells of a `kubectl get` table, cut at the offsets of its header's column names
-/// (empty cells stay, as empty strings).
-fn rows(table: &str) -> Vec<Vec<String>> {
-    let mut lines = table.lines();
-    let header = lines.next().unwrap_or_default();
-    let mut starts = Vec::new();
-    let mut previous = ' ';
-    for (i, c) in header.char_indices() {
-        if c != ' ' && previous == ' ' {
-            starts.push(i);
-        }
-        previous = c;
-    }
-    std::iter::once(header)
-        .chain(lines)
-        .map(|line| {
-            starts
-                .iter()
-                .enumerate()
-                .map(|(n, &start)| {
-                    let end = starts.get(n + 1).copied().unwrap_or(line.len());
-                    line.get(start..end.min(line.len()))
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned()
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// The template the examples name, with a schema their config satisfies.
@@ -535,20 +417,12 @@ async fn kubectl_shows_columns_selects_fields_explains_and_round_trips_the_examp
     }
 
     // Every example applies and reads back equal.
-    let mut examples: Vec<_> = std::fs::read_dir("examples")
-        .expect("examples/")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with("clusterdeployment") && name.ends_with(".yaml")
-        })
-        .collect();
-    examples.sort();
+    let examples = example_files(&["clusterdeployment"]);
     assert!(examples.len() >= 3, "{examples:?}");
     for file in &examples {
-        let file = file.to_str().expect("a UTF-8 path");
-        let local = kubectl.ok(&["create", "--dry-run=client", "-o", "json", "-f", file]);
-        let local: Value = serde_json::from_str(&local).expect("kubectl's JSON");
+        let [local] = &kubectl.objects_of(file)[..] else {
+            panic!("one object in {file}");
+        };
         let out = kubectl.ok(&["apply", "-f", file]);
         assert!(out.trim().ends_with("created"), "{file}: {out}");
         let name = local["metadata"]["name"].as_str().expect("a name");
@@ -564,7 +438,7 @@ async fn kubectl_shows_columns_selects_fields_explains_and_round_trips_the_examp
     }
 
     // Before any controller: READY Unknown, nothing else observed.
-    let table = rows(&kubectl.ok(&["get", "cld", "prod-eu"]));
+    let table = cells(&kubectl.ok(&["get", "cld", "prod-eu"]));
     assert_eq!(
         table[0],
         ["NAME", "READY", "REASON", "TEMPLATE", "PHASE", "VERSION", "SERVICES", "AGE"]
@@ -607,7 +481,7 @@ async fn kubectl_shows_columns_selects_fields_explains_and_round_trips_the_examp
     let written = send_ok(&client, Raw::put(&path).json(&observed), 200).await;
     assert_eq!(written["status"]["phase"], "Provisioned");
 
-    let wide = rows(&kubectl.ok(&["get", "cld", "-o", "wide"]));
+    let wide = cells(&kubectl.ok(&["get", "cld", "-o", "wide"]));
     assert_eq!(
         wide[0],
         [

@@ -7,7 +7,12 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{list_revision, Backend, Kubectl, Raw, Reply, TestServer, API_VERSION};
+use support::invalid::{
+    self, case, Case, Resource, Write, DUPLICATE, FORBIDDEN, INVALID, NOT_SUPPORTED, REQUIRED,
+};
+use support::{
+    cells, example_files, send_ok, Backend, Kubectl, Raw, Reply, TestServer, API_VERSION,
+};
 
 const MCS: &str = "/apis/fleet.k0rdent.io/v1alpha1/multiclusterservices";
 const CREDENTIALS: &str = "/apis/fleet.k0rdent.io/v1alpha1/namespaces/default/credentials";
@@ -21,7 +26,7 @@ enum Kind {
     PriceList,
 }
 
-impl Kind {
+impl Resource for Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::MultiClusterService => "MultiClusterService",
@@ -38,11 +43,6 @@ impl Kind {
         }
     }
 
-    fn path(self, name: &str) -> String {
-        format!("{}/{name}", self.collection())
-    }
-
-    /// An object of this kind with `spec`.
     fn object(self, name: &str, spec: Value) -> Value {
         let mut metadata = json!({"name": name});
         if let Kind::Credential = self {
@@ -51,6 +51,13 @@ impl Kind {
         json!({"apiVersion": API_VERSION, "kind": self.name(), "metadata": metadata, "spec": spec})
     }
 
+    /// An update case's change is the whole new spec.
+    fn change_spec(self, spec: &mut Value, change: Value) {
+        *spec = change;
+    }
+}
+
+impl Kind {
     /// A valid spec.
     fn spec(self) -> Value {
         match self {
@@ -90,53 +97,10 @@ impl Kind {
     }
 }
 
-/// What a case writes.
-enum Write {
-    /// POST of a new object with this spec.
-    Create(Value),
-    /// POST of a new object named `name` with this spec.
-    CreateNamed(&'static str, Value),
-    /// PUT of the kind's `base` object with this spec.
-    Update(Value),
-    /// PUT of the `base` object's `/status`.
-    Status(Value),
-}
-
-/// One refused write and its causes: (reason, field, message).
-struct Case {
-    what: &'static str,
-    kind: Kind,
-    write: Write,
-    causes: Vec<(&'static str, &'static str, String)>,
-}
-
-fn case(
-    what: &'static str,
-    kind: Kind,
-    write: Write,
-    causes: &[(&'static str, &'static str, &str)],
-) -> Case {
-    Case {
-        what,
-        kind,
-        write,
-        causes: causes
-            .iter()
-            .map(|(r, f, m)| (*r, *f, (*m).to_owned()))
-            .collect(),
-    }
-}
-
-const REQUIRED: &str = "FieldValueRequired";
-const INVALID: &str = "FieldValueInvalid";
-const DUPLICATE: &str = "FieldValueDuplicate";
-const FORBIDDEN: &str = "FieldValueForbidden";
-const NOT_SUPPORTED: &str = "FieldValueNotSupported";
-
 const PERCENT: &str = "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')";
 const DECIMAL: &str = "must be a decimal string such as \"0.096\"";
 
-fn cases() -> Vec<Case> {
+fn cases() -> Vec<Case<Kind>> {
     use Kind::{Credential as Cred, MultiClusterService as Mcs, PriceList as Pl};
     let mut no_selector = Mcs.spec();
     no_selector
@@ -156,113 +120,99 @@ fn cases() -> Vec<Case> {
     let percent = |printed: &str| format!("Invalid value: {printed}: {PERCENT}");
     vec![
         // MultiClusterService.
-        case("no cluster selector", Mcs, Write::Create(no_selector), &[
+        case("no cluster selector", Write::Create(Mcs, no_selector), &[
             (REQUIRED, "spec.clusterSelector", "Required value: select clusters by label; {} selects every cluster"),
         ]),
-        case("a bad selector operator", Mcs, Write::Create(selector(json!({"key": "env", "operator": "Equals", "values": ["prod"]}))), &[
+        case("a bad selector operator", Write::Create(Mcs, selector(json!({"key": "env", "operator": "Equals", "values": ["prod"]}))), &[
             (INVALID, "spec.clusterSelector.matchExpressions[0].operator", "Invalid value: \"Equals\": not a valid selector operator"),
         ]),
-        case("In without values", Mcs, Write::Create(selector(json!({"key": "env", "operator": "In"}))), &[
+        case("In without values", Write::Create(Mcs, selector(json!({"key": "env", "operator": "In"}))), &[
             (REQUIRED, "spec.clusterSelector.matchExpressions[0].values", "Required value: must be specified when `operator` is 'In' or 'NotIn'"),
         ]),
-        case("an unknown sync mode", Mcs, Write::Create(Mcs.spec_with("/syncMode", json!("Sometimes"))), &[
+        case("an unknown sync mode", Write::Create(Mcs, Mcs.spec_with("/syncMode", json!("Sometimes"))), &[
             (NOT_SUPPORTED, "spec.syncMode", "Unsupported value: \"Sometimes\": supported values: \"OneTime\", \"Continuous\", \"ContinuousWithDriftDetection\", \"DryRun\""),
         ]),
-        case("a negative priority", Mcs, Write::Create(Mcs.spec_with("/priority", json!(-5))), &[
+        case("a negative priority", Write::Create(Mcs, Mcs.spec_with("/priority", json!(-5))), &[
             (INVALID, "spec.priority", "Invalid value: -5: must be between 1 and 2147483646, inclusive"),
         ]),
-        case("maxUpdate \"0\"", Mcs, Write::Create(max_update(json!("0"))), &[
+        case("maxUpdate \"0\"", Write::Create(Mcs, max_update(json!("0"))), &[
             (INVALID, "spec.rollout.maxUpdate", &percent("\"0\"")),
         ]),
-        case("maxUpdate \"150%\"", Mcs, Write::Create(max_update(json!("150%"))), &[
+        case("maxUpdate \"150%\"", Write::Create(Mcs, max_update(json!("150%"))), &[
             (INVALID, "spec.rollout.maxUpdate", "Invalid value: \"150%\": must be between 1% and 100%, inclusive"),
         ]),
-        case("maxUpdate \"abc\"", Mcs, Write::Create(max_update(json!("abc"))), &[
+        case("maxUpdate \"abc\"", Write::Create(Mcs, max_update(json!("abc"))), &[
             (INVALID, "spec.rollout.maxUpdate", &percent("\"abc\"")),
         ]),
-        case("maxUpdate 0", Mcs, Write::Create(max_update(json!(0))), &[
+        case("maxUpdate 0", Write::Create(Mcs, max_update(json!(0))), &[
             (INVALID, "spec.rollout.maxUpdate", "Invalid value: 0: must be greater than or equal to 1"),
         ]),
-        case("depending on itself", Mcs, Write::CreateNamed("selfish", Mcs.spec_with("/dependsOn", json!(["selfish"]))), &[
+        case("depending on itself", Write::CreateNamed(Mcs, "selfish", Mcs.spec_with("/dependsOn", json!(["selfish"]))), &[
             (INVALID, "spec.dependsOn[0]", "Invalid value: \"selfish\": a MultiClusterService may not depend on itself"),
         ]),
-        case("a dependency cycle through a stored object", Mcs, Write::CreateNamed("loop", Mcs.spec_with("/dependsOn", json!(["base"]))), &[
+        case("a dependency cycle through a stored object", Write::CreateNamed(Mcs, "loop", Mcs.spec_with("/dependsOn", json!(["base"]))), &[
             (INVALID, "spec.dependsOn[0]", "Invalid value: \"base\": dependency cycle: loop -> base -> loop"),
         ]),
-        case("a duplicate service", Mcs, Write::Create(Mcs.spec_with("/services/1", json!({"name": "cert-manager", "template": "other"}))), &[
+        case("a duplicate service", Write::Create(Mcs, Mcs.spec_with("/services/1", json!({"name": "cert-manager", "template": "other"}))), &[
             (DUPLICATE, "spec.services[1].name", "Duplicate value: \"cert-manager\""),
         ]),
-        case("a cycle of services", Mcs, Write::Update(Mcs.spec_with("/services/0/dependsOn", json!(["ingress"]))), &[
+        case("a cycle of services", Write::Update(Mcs, Mcs.spec_with("/services/0/dependsOn", json!(["ingress"]))), &[
             (INVALID, "spec.services[0].dependsOn", "Invalid value: []string{\"ingress\"}: dependency cycle: cert-manager -> ingress -> cert-manager"),
         ]),
-        case("an unknown cluster state through /status", Mcs, Write::Status(json!({"matchingClusters": [
+        case("an unknown cluster state through /status", Write::Status(Mcs, json!({"matchingClusters": [
             {"namespace": "default", "name": "prod-eu", "state": "Done"},
         ]})), &[
             (NOT_SUPPORTED, "status.matchingClusters[0].state", "Unsupported value: \"Done\": supported values: \"Pending\", \"Provisioning\", \"Deployed\", \"Failed\", \"Deleting\""),
         ]),
         // Credential.
-        case("a borrowed identity namespace", Cred, Write::Create(identity(json!({"apiVersion": "v1", "kind": "Secret", "name": "keys", "namespace": "kube-system"}))), &[
+        case("a borrowed identity namespace", Write::Create(Cred, identity(json!({"apiVersion": "v1", "kind": "Secret", "name": "keys", "namespace": "kube-system"}))), &[
             (FORBIDDEN, "spec.identityRef.namespace", "Forbidden: may not refer to an identity in another namespace"),
         ]),
-        case("a namespace for a cluster-scoped identity", Cred, Write::Create(identity(json!({
+        case("a namespace for a cluster-scoped identity", Write::Create(Cred, identity(json!({
             "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "AWSClusterStaticIdentity",
             "name": "aws", "namespace": "default"}))), &[
             (FORBIDDEN, "spec.identityRef.namespace", "Forbidden: must be empty: AWSClusterStaticIdentity is cluster-scoped"),
         ]),
-        case("an identity without kind and name", Cred, Write::Create(identity(json!({"apiVersion": "v1"}))), &[
+        case("an identity without kind and name", Write::Create(Cred, identity(json!({"apiVersion": "v1"}))), &[
             (REQUIRED, "spec.identityRef.kind", "Required value"),
             (REQUIRED, "spec.identityRef.name", "Required value"),
         ]),
-        case("a changed region", Cred, Write::Update(Cred.spec_with("/region", json!("us-west-2"))), &[
+        case("a changed region", Write::Update(Cred, Cred.spec_with("/region", json!("us-west-2"))), &[
             (INVALID, "spec.region", "Invalid value: \"us-west-2\": field is immutable"),
         ]),
         // PriceList.
-        case("a float price", Pl, Write::Create(hourly(json!(0.096))), &[
+        case("a float price", Write::Create(Pl, hourly(json!(0.096))), &[
             (INVALID, "spec.instanceTypes[0].hourly", &decimal("0.096")),
         ]),
-        case("a negative price", Pl, Write::Create(hourly(json!("-0.096"))), &[
+        case("a negative price", Write::Create(Pl, hourly(json!("-0.096"))), &[
             (INVALID, "spec.instanceTypes[0].hourly", "Invalid value: \"-0.096\": must not be negative"),
         ]),
-        case("a price with an exponent", Pl, Write::Create(hourly(json!("9.6e-2"))), &[
+        case("a price with an exponent", Write::Create(Pl, hourly(json!("9.6e-2"))), &[
             (INVALID, "spec.instanceTypes[0].hourly", &decimal("\"9.6e-2\"")),
         ]),
-        case("a price with 7 decimals", Pl, Write::Create(hourly(json!("0.0000001"))), &[
+        case("a price with 7 decimals", Write::Create(Pl, hourly(json!("0.0000001"))), &[
             (INVALID, "spec.instanceTypes[0].hourly", "Invalid value: \"0.0000001\": must have at most 6 decimal places"),
         ]),
-        case("a lowercase currency", Pl, Write::Create(Pl.spec_with("/currency", json!("usd"))), &[
+        case("a lowercase currency", Write::Create(Pl, Pl.spec_with("/currency", json!("usd"))), &[
             (INVALID, "spec.currency", "Invalid value: \"usd\": must be an ISO 4217 code: three uppercase letters such as \"USD\""),
         ]),
-        case("an unknown currency", Pl, Write::Create(Pl.spec_with("/currency", json!("XYZ"))), &[
+        case("an unknown currency", Write::Create(Pl, Pl.spec_with("/currency", json!("XYZ"))), &[
             (INVALID, "spec.currency", "Invalid value: \"XYZ\": not an active ISO 4217 currency code"),
         ]),
-        case("a duplicate instance type", Pl, Write::Create(Pl.spec_with("/instanceTypes", json!([
+        case("a duplicate instance type", Write::Create(Pl, Pl.spec_with("/instanceTypes", json!([
             {"provider": "aws", "region": "us-east-1", "name": "m5.large", "hourly": "0.096"},
             {"provider": "aws", "region": "us-east-1", "name": "m5.large", "hourly": "0.1"},
         ]))), &[
             (DUPLICATE, "spec.instanceTypes[1]", "Duplicate value: {\"name\":\"m5.large\",\"provider\":\"aws\",\"region\":\"us-east-1\"}"),
         ]),
-        case("a number for a fallback rate, on update", Pl, Write::Update(Pl.spec_with("/fallback/gpuHour", json!(1))), &[
+        case("a number for a fallback rate, on update", Write::Update(Pl, Pl.spec_with("/fallback/gpuHour", json!(1))), &[
             (INVALID, "spec.fallback.gpuHour", &decimal("1")),
         ]),
     ]
 }
 
-async fn send_ok(client: &kube::Client, request: Raw, code: u16) -> Value {
-    let what = format!("{request:?}");
-    let reply = request.send(client).await;
-    assert_eq!(reply.status, code, "{what}: {}", reply.text());
-    reply.json()
-}
-
 async fn get(client: &kube::Client, kind: Kind, name: &str) -> Reply {
     Raw::get(&kind.path(name)).send(client).await
-}
-
-/// The stored `base` object with its spec or status replaced: a PUT body.
-async fn changed(client: &kube::Client, kind: Kind, field: &str, value: Value) -> Value {
-    let mut current = get(client, kind, "base").await.json();
-    current[field] = value;
-    current
 }
 
 #[tokio::test]
@@ -283,64 +233,7 @@ async fn invalid_services_credentials_and_price_lists_are_refused_with_exact_cau
 
     let cases = cases();
     assert!(cases.len() >= 14, "{}", cases.len());
-    for (i, case) in cases.into_iter().enumerate() {
-        let kind = case.kind;
-        let (request, target) = match case.write {
-            Write::Create(spec) => {
-                let name = format!("case-{i}");
-                let request = Raw::post(kind.collection()).json(&kind.object(&name, spec));
-                (request, name)
-            }
-            Write::CreateNamed(name, spec) => (
-                Raw::post(kind.collection()).json(&kind.object(name, spec)),
-                name.to_owned(),
-            ),
-            Write::Update(spec) => {
-                let body = changed(&client, kind, "spec", spec).await;
-                (Raw::put(&kind.path("base")).json(&body), "base".to_owned())
-            }
-            Write::Status(status) => {
-                let body = changed(&client, kind, "status", status).await;
-                let path = format!("{}/status", kind.path("base"));
-                (Raw::put(&path).json(&body), "base".to_owned())
-            }
-        };
-        let what = case.what;
-        let before_object = get(&client, kind, &target).await;
-        let before = list_revision(&client).await;
-        let reply = request.send(&client).await;
-        let after = list_revision(&client).await;
-        assert_eq!(reply.status, 422, "{what}: {}", reply.text());
-        let status = reply.json();
-        assert_eq!(status["reason"], "Invalid", "{what}: {status}");
-        let prefix = format!("{}.fleet.k0rdent.io {target:?} is invalid: ", kind.name());
-        let message = status["message"].as_str().unwrap_or_default();
-        assert!(message.starts_with(&prefix), "{what}: {message}");
-        assert_eq!(status["details"]["name"], target.as_str(), "{what}");
-        assert_eq!(status["details"]["kind"], kind.name(), "{what}");
-        let causes: Vec<(String, String, String)> = status["details"]["causes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-                (text("reason"), text("field"), text("message"))
-            })
-            .collect();
-        let wanted: Vec<(String, String, String)> = case
-            .causes
-            .iter()
-            .map(|(r, f, m)| ((*r).to_owned(), (*f).to_owned(), m.clone()))
-            .collect();
-        assert_eq!(causes, wanted, "{what}");
-        assert_eq!(before, after, "{what}: the storage revision moved");
-        let after_object = get(&client, kind, &target).await;
-        assert_eq!(after_object.status, before_object.status, "{what}");
-        assert_eq!(
-            after_object.body, before_object.body,
-            "{what}: the object changed"
-        );
-    }
+    invalid::assert_each_refused(&client, cases).await;
 
     // Status is written only through /status: the main resource keeps the stored one.
     let mut sneaky = get(&client, Kind::Credential, "base").await.json();
@@ -373,51 +266,14 @@ async fn invalid_services_credentials_and_price_lists_are_refused_with_exact_cau
     assert_eq!(updated["spec"]["region"], "eu-west-1");
 }
 
-/// The cells of a `kubectl get` table cut at the offsets of the named header columns (names
-/// may contain a space, as `INSTANCE TYPES` does).
+/// The rows of a `kubectl get` table below its header, which must name exactly `header`.
 fn rows(table: &str, header: &[&str]) -> Vec<Vec<String>> {
-    let mut lines = table.lines();
-    let first = lines.next().unwrap_or_default();
-    let mut starts = Vec::new();
-    let mut from = 0;
-    for name in header {
-        let at = first[from..]
-            .find(name)
-            .unwrap_or_else(|| panic!("{name} in the header of:\n{table}"));
-        starts.push(from + at);
-        from += at + name.len();
-    }
-    assert_eq!(first[from..].trim(), "", "no more columns in:\n{table}");
-    lines
-        .map(|line| {
-            starts
-                .iter()
-                .enumerate()
-                .map(|(n, &start)| {
-                    let end = starts.get(n + 1).copied().unwrap_or(line.len());
-                    line.get(start..end.min(line.len()))
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned()
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The example files of this kinds.
-fn examples() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir("examples")
-        .expect("examples/")
-        .map(|e| e.expect("an entry").path().to_string_lossy().into_owned())
-        .filter(|p| {
-            let name = p.rsplit('/').next().unwrap_or_default();
-            let ours = ["multiclusterservice-", "credential-", "pricelist-"];
-            ours.iter().any(|k| name.starts_with(k)) && name.ends_with(".yaml")
-        })
-        .collect();
-    files.sort();
-    files
+    let mut rows = cells(table);
+    assert!(
+        !rows.is_empty() && rows.remove(0) == header,
+        "a header {header:?} in:\n{table}"
+    );
+    rows
 }
 
 /// The object after the server's defaults (the registered strategy's `default`).
@@ -456,13 +312,14 @@ async fn kubectl_round_trips_the_examples_shows_columns_and_explains() {
         default["metadata"]["annotations"]
     );
 
-    let files = examples();
+    let files = example_files(&["multiclusterservice-", "credential-", "pricelist-"]);
     assert!(files.len() >= 7, "{files:?}");
     for file in &files {
-        let local = kubectl.ok(&["create", "--dry-run=client", "-o", "json", "-f", file]);
-        let local: Value = serde_json::from_str(&local).expect("kubectl's JSON");
+        let [local] = &kubectl.objects_of(file)[..] else {
+            panic!("one object in {file}");
+        };
         if file.ends_with("pricelist-default.yaml") {
-            assert_eq!(local, registry::pricelist::default_price_list(), "{file}");
+            assert_eq!(*local, registry::pricelist::default_price_list(), "{file}");
         }
         let out = kubectl.ok(&["apply", "-f", file]);
         // Applying the installed default only adds kubectl's last-applied annotation.

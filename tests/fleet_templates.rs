@@ -6,15 +6,13 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{list_revision, Backend, Kubectl, Raw, TestServer, API_VERSION};
+use support::invalid::{
+    self, case, Case, Resource, Write, DUPLICATE, INVALID, NOT_SUPPORTED, REQUIRED,
+};
+use support::{example_files, send_ok, Backend, Kubectl, Raw, TestServer, API_VERSION};
 
 const CTPLS: &str = "/apis/fleet.k0rdent.io/v1alpha1/namespaces/default/clustertemplates";
 const STPLS: &str = "/apis/fleet.k0rdent.io/v1alpha1/namespaces/default/servicetemplates";
-
-const REQUIRED: &str = "FieldValueRequired";
-const INVALID: &str = "FieldValueInvalid";
-const DUPLICATE: &str = "FieldValueDuplicate";
-const NOT_SUPPORTED: &str = "FieldValueNotSupported";
 
 const LABEL_RULES: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const NAME_RULES: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
@@ -27,7 +25,7 @@ enum Kind {
     Service,
 }
 
-impl Kind {
+impl Resource for Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::Cluster => "ClusterTemplate",
@@ -42,18 +40,14 @@ impl Kind {
         }
     }
 
-    fn path(self, name: &str) -> String {
-        format!("{}/{name}", self.collection())
+    fn object(self, name: &str, spec: Value) -> Value {
+        json!({
+            "apiVersion": API_VERSION,
+            "kind": self.name(),
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": spec,
+        })
     }
-}
-
-fn object(kind: Kind, name: &str, spec: Value) -> Value {
-    json!({
-        "apiVersion": API_VERSION,
-        "kind": kind.name(),
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": spec,
-    })
 }
 
 fn helm() -> Value {
@@ -92,35 +86,8 @@ fn with(base: Value, field: &str, value: Value) -> Value {
     spec
 }
 
-/// What a case writes.
-enum Write {
-    Create(Kind, Value),
-    /// PUT of the stored `base` of that kind with these spec fields replaced.
-    Update(Kind, Value),
-    /// PUT of the stored `base`'s `/status`.
-    Status(Kind, Value),
-}
-
-/// One refused write and the causes it must answer: (reason, field, message).
-struct Case {
-    what: &'static str,
-    write: Write,
-    causes: Vec<(&'static str, &'static str, String)>,
-}
-
-fn case(what: &'static str, write: Write, causes: &[(&'static str, &'static str, &str)]) -> Case {
-    Case {
-        what,
-        write,
-        causes: causes
-            .iter()
-            .map(|(r, f, m)| (*r, *f, (*m).to_owned()))
-            .collect(),
-    }
-}
-
 #[rustfmt::skip] // One row per case reads best.
-fn cases() -> Vec<Case> {
+fn cases() -> Vec<Case<Kind>> {
     use Kind::{Cluster, Service};
     let ct = |field: &str, value: Value| Write::Create(Cluster, with(cluster_spec(), field, value));
     let st = |field: &str, value: Value| Write::Create(Service, with(service_spec(), field, value));
@@ -211,27 +178,6 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-async fn send_ok(client: &kube::Client, request: Raw, code: u16) -> Value {
-    let what = format!("{request:?}");
-    let reply = request.send(client).await;
-    assert_eq!(reply.status, code, "{what}: {}", reply.text());
-    reply.json()
-}
-
-/// The stored `base` of `kind` with spec fields (merged over) or its status replaced.
-async fn changed(client: &kube::Client, kind: Kind, field: &str, value: Value) -> Value {
-    let mut current = send_ok(client, Raw::get(&kind.path("base")), 200).await;
-    match field {
-        "status" => current["status"] = value,
-        _ => {
-            for (k, v) in value.as_object().expect("a spec patch") {
-                current["spec"][k] = v.clone();
-            }
-        }
-    }
-    current
-}
-
 #[tokio::test]
 async fn invalid_templates_are_refused_with_exact_causes_and_nothing_is_written() {
     let Some(server) = TestServer::start(Backend::Embedded) else {
@@ -244,7 +190,7 @@ async fn invalid_templates_are_refused_with_exact_causes_and_nothing_is_written(
     ] {
         let created = send_ok(
             &client,
-            Raw::post(kind.collection()).json(&object(kind, "base", spec.clone())),
+            Raw::post(kind.collection()).json(&kind.object("base", spec.clone())),
             201,
         )
         .await;
@@ -253,64 +199,7 @@ async fn invalid_templates_are_refused_with_exact_causes_and_nothing_is_written(
 
     let cases = cases();
     assert!(cases.len() >= 14);
-    for (i, case) in cases.into_iter().enumerate() {
-        let name = format!("case-{i}");
-        let (request, kind, target) = match case.write {
-            Write::Create(kind, spec) => (
-                Raw::post(kind.collection()).json(&object(kind, &name, spec)),
-                kind,
-                name.clone(),
-            ),
-            Write::Update(kind, fields) => {
-                let body = changed(&client, kind, "spec", fields).await;
-                (
-                    Raw::put(&kind.path("base")).json(&body),
-                    kind,
-                    "base".to_owned(),
-                )
-            }
-            Write::Status(kind, status) => {
-                let body = changed(&client, kind, "status", status).await;
-                let path = format!("{}/status", kind.path("base"));
-                (Raw::put(&path).json(&body), kind, "base".to_owned())
-            }
-        };
-        let what = case.what;
-        let before_object = Raw::get(&kind.path(&target)).send(&client).await;
-        let before = list_revision(&client).await;
-        let reply = request.send(&client).await;
-        let after = list_revision(&client).await;
-        assert_eq!(reply.status, 422, "{what}: {}", reply.text());
-        let status = reply.json();
-        assert_eq!(status["reason"], "Invalid", "{what}: {status}");
-        let prefix = format!("{}.fleet.k0rdent.io {target:?} is invalid: ", kind.name());
-        let message = status["message"].as_str().unwrap_or_default();
-        assert!(message.starts_with(&prefix), "{what}: {message}");
-        assert_eq!(status["details"]["kind"], kind.name(), "{what}");
-        assert_eq!(status["details"]["name"], target.as_str(), "{what}");
-        let causes: Vec<(String, String, String)> = status["details"]["causes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-                (text("reason"), text("field"), text("message"))
-            })
-            .collect();
-        let wanted: Vec<(String, String, String)> = case
-            .causes
-            .iter()
-            .map(|(r, f, m)| ((*r).to_owned(), (*f).to_owned(), m.clone()))
-            .collect();
-        assert_eq!(causes, wanted, "{what}");
-        assert_eq!(before, after, "{what}: the storage revision moved");
-        let after_object = Raw::get(&kind.path(&target)).send(&client).await;
-        assert_eq!(after_object.status, before_object.status, "{what}");
-        assert_eq!(
-            after_object.body, before_object.body,
-            "{what}: the object changed"
-        );
-    }
+    invalid::assert_each_refused(&client, cases).await;
 }
 
 #[tokio::test]
@@ -319,7 +208,7 @@ async fn status_is_written_only_through_the_status_subresource() {
         return;
     };
     let client = server.client().await;
-    let mut body = object(Kind::Cluster, "base", cluster_spec());
+    let mut body = Kind::Cluster.object("base", cluster_spec());
     body["status"] = json!({"valid": true});
     let created = send_ok(&client, Raw::post(CTPLS).json(&body), 201).await;
     assert!(
@@ -363,30 +252,6 @@ fn rows(table: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The objects of a YAML file as kubectl reads them (one JSON object per document).
-fn local_objects(kubectl: &Kubectl, file: &str) -> Vec<Value> {
-    let out = kubectl.ok(&["create", "--dry-run=client", "-o", "json", "-f", file]);
-    serde_json::Deserializer::from_str(&out)
-        .into_iter::<Value>()
-        .map(|object| object.expect("kubectl's JSON"))
-        .collect()
-}
-
-/// The example files of both template kinds, sorted.
-fn example_files() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir("examples")
-        .expect("examples/")
-        .map(|e| e.expect("an entry").path())
-        .filter_map(|p| {
-            let name = p.file_name()?.to_str()?.to_owned();
-            let ours = name.starts_with("clustertemplate-") || name.starts_with("servicetemplate-");
-            (ours && name.ends_with(".yaml")).then(|| p.to_str().map(str::to_owned))?
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[tokio::test]
 async fn kubectl_applies_the_examples_and_shows_columns_fields_warnings_and_docs() {
     let Some(server) = TestServer::start(Backend::Embedded) else {
@@ -398,11 +263,11 @@ async fn kubectl_applies_the_examples_and_shows_columns_fields_warnings_and_docs
     let client = server.client().await;
 
     // Every example applies and reads back equal; a second apply changes nothing.
-    let files = example_files();
+    let files = example_files(&["clustertemplate-", "servicetemplate-"]);
     assert!(files.len() >= 7, "{files:?}");
     let mut applied = 0;
     for file in &files {
-        let local = local_objects(&kubectl, file);
+        let local = kubectl.objects_of(file);
         let out = kubectl.ok(&["apply", "-f", file]);
         assert_eq!(out.lines().count(), local.len(), "{file}: {out}");
         assert!(

@@ -5,20 +5,20 @@
 
 #[macro_use]
 mod support;
-mod support_everyday;
+mod support_discovery;
 mod support_front_proxy;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{Backend, Raw, TestServer};
+use support::{assert_unauthorized, Backend, Raw, TestServer};
 use support_front_proxy::sweep::{
     self, assert_reaches_handler, Decision, Found, Policy, Rule, Sweeper,
 };
 use support_front_proxy::{
-    assert_forbidden, assert_path_forbidden, assert_unauthorized, client_presenting,
-    self_subject_review, user_info, Proxied, Refused, TestCa, PROXY_CN,
+    assert_forbidden, assert_path_forbidden, client_presenting, self_subject_review, user_info,
+    Proxied, Refused, TestCa, PROXY_CN,
 };
 
 /// ClusterDeployments in namespace `ns`.

@@ -6,21 +6,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{Backend, Kubectl, TestServer, API_VERSION, GROUP};
-
-/// The verbs of every stored kind, sorted as discovery lists them.
-const VERBS: [&str; 8] = [
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
-/// The verbs of every `/status` subresource.
-const STATUS_VERBS: [&str; 3] = ["get", "patch", "update"];
+use support::{Backend, Kubectl, TestServer, API_VERSION, GROUP, STATUS_VERBS, STORED_VERBS};
 
 /// One stored kind of fleet.k0rdent.io/v1alpha1 as discovery describes it.
 struct Kind {
@@ -103,7 +89,7 @@ impl Kind {
             "singularName": self.singular,
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": VERBS,
+            "verbs": STORED_VERBS,
             "shortNames": [self.short_name],
             "categories": ["k0rdent"],
             "storageVersionHash": self.storage_version_hash,
@@ -170,7 +156,7 @@ fn lists_the_fleet_api_resources_and_reads_every_discovery_path(backend: Backend
         ],
         "{wide}"
     );
-    let joined_verbs = VERBS.join(",");
+    let joined_verbs = STORED_VERBS.join(",");
     let expected_rows: Vec<Vec<&str>> = KINDS
         .iter()
         .map(|kind| {

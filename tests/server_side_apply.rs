@@ -20,6 +20,7 @@ mod kubectl;
 #[path = "support_apply/refusals.rs"]
 mod refusals;
 mod support_apply;
+mod support_discovery;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::api::{Patch, PatchParams, PostParams};

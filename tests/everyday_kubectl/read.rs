@@ -10,31 +10,10 @@ use crate::support_everyday::cld_with;
 /// What [`cells`] puts in place of an age.
 const AGE: &str = "<age>";
 
-/// A kubectl table cut into cells at the header's column starts (kubectl left-aligns every
-/// cell under its header, at least three spaces apart), so that empty cells stay as "". Each
-/// cell under AGE is checked to be an age and replaced by [`AGE`], so that rows compare exactly.
+/// A kubectl table cut into cells ([`crate::support::cells`]), each cell under AGE checked to
+/// be an age and replaced by [`AGE`], so that rows compare exactly.
 fn cells(text: &str) -> Vec<Vec<String>> {
-    let header = text.lines().next().unwrap_or_default();
-    let starts: Vec<usize> = header
-        .char_indices()
-        .filter(|(i, c)| *c != ' ' && (*i == 0 || header[..*i].ends_with("  ")))
-        .map(|(i, _)| i)
-        .collect();
-    let cut = |line: &str| -> Vec<String> {
-        let bounds = starts
-            .iter()
-            .zip(starts.iter().skip(1).map(Some).chain([None]));
-        bounds
-            .map(|(start, end)| {
-                let end = end.map_or(line.len(), |end| (*end).min(line.len()));
-                line.get((*start).min(end)..end)
-                    .unwrap_or("")
-                    .trim()
-                    .to_owned()
-            })
-            .collect()
-    };
-    let mut rows: Vec<Vec<String>> = text.lines().map(cut).collect();
+    let mut rows = crate::support::cells(text);
     if let Some(age) = rows[0].iter().position(|name| name == "AGE") {
         for row in &mut rows[1..] {
             let cell = &row[age];

@@ -264,7 +264,7 @@ async fn not_older_than_a_future_revision_is_a_504_timeout_after_about_three_sec
     let waited = started.elapsed();
     let body = reply.json();
     assert_status(
-        reply.status(),
+        reply.status,
         &body,
         504,
         "Timeout",

@@ -319,7 +319,7 @@ async fn a_watch_from_a_compacted_revision_sends_one_error_410_expired_and_ends(
         crate::support_list_watch::WatchReply::Streaming(stream) => stream,
         crate::support_list_watch::WatchReply::Rejected(response) => panic!(
             "a 200 stream with an ERROR event was expected (as kube-apiserver answers), got HTTP {}: {}",
-            response.status(),
+            response.status,
             response.text()
         ),
     };
@@ -401,7 +401,7 @@ async fn watch_and_list_option_combinations_kube_apiserver_forbids_are_422(backe
             .rejected();
         let body = reply.json();
         assert_status(
-            reply.status(),
+            reply.status,
             &body,
             422,
             "Invalid",

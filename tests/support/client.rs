@@ -149,10 +149,7 @@ pub struct Reply {
 impl Reply {
     /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 
     pub fn text(&self) -> String {
@@ -169,6 +166,20 @@ impl Reply {
             )
         })
     }
+}
+
+/// Asserts kube-apiserver's 401 exactly (k8s.io/apiserver `pkg/endpoints/handlers/
+/// responsewriters/errors.go`, `Unauthorized`).
+pub fn assert_unauthorized(reply: &Reply, what: &str) {
+    assert_eq!(reply.status, 401, "{what}: {}", reply.text());
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Unauthorized", "reason": "Unauthorized", "code": 401,
+        }),
+        "{what}"
+    );
 }
 
 /// `metadata.resourceVersion` of the list of every ClusterDeployment: the storage revision
@@ -197,6 +208,22 @@ pub fn cld(name: &str, template: &str) -> Value {
 pub async fn create(client: &kube::Client, object: &Value) -> Value {
     let reply = Raw::post(DEFAULT_CLDS).json(object).send(client).await;
     assert_eq!(reply.status, 201, "creating: {}", reply.text());
+    reply.json()
+}
+
+/// The first value of the header `name` (in any case) among `headers`.
+pub fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Sends `request` and expects the status `code`; the body as JSON.
+pub async fn send_ok(client: &kube::Client, request: Raw, code: u16) -> Value {
+    let what = format!("{request:?}");
+    let reply = request.send(client).await;
+    assert_eq!(reply.status, code, "{what}: {}", reply.text());
     reply.json()
 }
 

@@ -1,10 +1,13 @@
-//! kubectl runners: one version, its own cache, a hard timeout.
+//! kubectl runners (one version, its own cache, a hard timeout) and readers of what kubectl
+//! prints.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use super::under_ci;
 
@@ -123,6 +126,40 @@ impl Kubectl {
         );
         String::from_utf8(out.stderr).expect("kubectl prints UTF-8")
     }
+
+    /// The objects of `file` as kubectl reads them, client-side (`create --dry-run=client`).
+    pub fn objects_of(&self, file: &str) -> Vec<Value> {
+        let out = self.ok(&["create", "--dry-run=client", "-o", "json", "-f", file]);
+        // One JSON document per object of the file.
+        serde_json::Deserializer::from_str(&out)
+            .into_iter::<Value>()
+            .map(|object| object.expect("kubectl prints JSON"))
+            .collect()
+    }
+}
+
+/// The rows of a kubectl table, the header first, cut into cells at the header's column
+/// starts: kubectl left-aligns every cell under its column's name, columns at least three
+/// spaces apart (a name may hold one space, as `INSTANCE TYPES` does), so empty cells stay,
+/// as "".
+pub fn cells(table: &str) -> Vec<Vec<String>> {
+    let header = table.lines().next().unwrap_or_default();
+    let starts: Vec<usize> = header
+        .char_indices()
+        .filter(|(i, c)| *c != ' ' && (*i == 0 || header[..*i].ends_with("  ")))
+        .map(|(i, _)| i)
+        .collect();
+    let ends = starts.iter().skip(1).map(Some).chain([None]);
+    let bounds: Vec<_> = starts.iter().zip(ends).collect();
+    let cut = |line: &str| -> Vec<String> {
+        let cell = |(start, end): &(&usize, Option<&usize>)| {
+            let end = end.map_or(line.len(), |end| (*end).min(line.len()));
+            let start = (**start).min(end);
+            line.get(start..end).unwrap_or_default().trim().to_owned()
+        };
+        bounds.iter().map(cell).collect()
+    };
+    table.lines().map(cut).collect()
 }
 
 fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {

@@ -1,6 +1,7 @@
 //! Fixtures of the end-to-end tests: the real `fleet-apiserver up` on a free port (embedded
 //! store or a real etcd), kubectl runners with a hard timeout, kube-rs clients and raw
-//! requests.
+//! requests, a blocking HTTP/1.1 client ([`http1`]), and the exact-422 case tables of the
+//! fleet kinds ([`invalid`]).
 
 // Each test crate includes this module and uses only part of it (and of its re-exports).
 #![allow(dead_code, unused_imports)]
@@ -44,6 +45,8 @@ macro_rules! for_each_backend_and_kubectl {
 }
 
 mod client;
+pub mod http1;
+pub mod invalid;
 mod kubectl;
 
 use std::collections::VecDeque;
@@ -58,10 +61,10 @@ use std::time::{Duration, Instant};
 use storage::testing::EtcdServer;
 
 pub use client::{
-    base64_decode, cld, client_from, config_from, create, install_crypto, kubeconfig_identity,
-    list_revision, Raw, Reply,
+    assert_unauthorized, base64_decode, cld, client_from, config_from, create, install_crypto,
+    kubeconfig_identity, list_revision, send_ok, Raw, Reply,
 };
-pub use kubectl::Kubectl;
+pub use kubectl::{cells, Kubectl};
 
 /// The served API group, its version, and both together.
 pub const GROUP: &str = "fleet.k0rdent.io";
@@ -72,6 +75,23 @@ pub const DEFAULT_CLDS: &str =
     "/apis/fleet.k0rdent.io/v1alpha1/namespaces/default/clusterdeployments";
 /// The collection of ClusterDeployments in every namespace.
 pub const ALL_CLDS: &str = "/apis/fleet.k0rdent.io/v1alpha1/clusterdeployments";
+/// SelfSubjectReview: who the server thinks the caller is.
+pub const SELF_SUBJECT_REVIEWS: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
+
+/// The verbs discovery lists for every stored fleet kind, sorted (written here, never read
+/// from the server's code).
+pub const STORED_VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+/// The verbs discovery lists for every `/status` subresource, sorted.
+pub const STATUS_VERBS: [&str; 3] = ["get", "patch", "update"];
 
 /// The binary under test.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_fleet-apiserver");
@@ -79,6 +99,27 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_fleet-apiserver");
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many lines of the server's stderr are kept for failure messages.
 const STDERR_TAIL_LINES: usize = 200;
+
+/// The files of `examples/` whose names start with one of `prefixes`, as `examples/<name>`,
+/// sorted (every `.yaml` file when `prefixes` is empty).
+pub fn example_files(prefixes: &[&str]) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir("examples")
+        .expect("examples/")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| {
+            let ours = prefixes.is_empty() || prefixes.iter().any(|p| name.starts_with(p));
+            ours && name.ends_with(".yaml")
+        })
+        .map(|name| format!("examples/{name}"))
+        .collect();
+    files.sort();
+    files
+}
 
 /// Whether the tests run under CI, where a missing tool is a failure, never a skip.
 pub fn under_ci() -> bool {

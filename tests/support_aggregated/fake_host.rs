@@ -17,7 +17,7 @@ use certs::Ca;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{json, Value};
 
-use super::wire::{self, Head, Unframed};
+use crate::support::http1::{self, Head, Unframed};
 
 /// The ConfigMap kube-apiserver publishes for extension API servers.
 pub const NAMESPACE: &str = "kube-system";
@@ -303,8 +303,8 @@ fn serve_connection(tcp: TcpStream, config: Arc<ServerConfig>, shared: &Shared) 
     tcp.set_nodelay(true)?;
     let connection = ServerConnection::new(config).map_err(io::Error::other)?;
     let mut tls: Tls = BufReader::new(StreamOwned::new(connection, tcp));
-    while let Some(head) = wire::read_head(&mut tls)? {
-        let body = wire::read_body(&mut tls, &head, Unframed::Empty)?;
+    while let Some(head) = http1::read_head(&mut tls)? {
+        let body = http1::read_body(&mut tls, &head, Unframed::Empty)?;
         let request = parse(&head, &body)?;
         shared
             .log
@@ -436,14 +436,14 @@ fn stream_watch(
             return Ok(());
         }
         if deadline.is_some_and(|d| Instant::now() > d) {
-            return wire::write_chunk(writer, b"");
+            return http1::write_chunk(writer, b"");
         }
         match events.recv_timeout(POLL) {
             // Sent only to find closed watches.
             Ok(line) if line.is_empty() => {}
-            Ok(line) => wire::write_chunk(writer, line.as_bytes())?,
+            Ok(line) => http1::write_chunk(writer, line.as_bytes())?,
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return wire::write_chunk(writer, b""),
+            Err(RecvTimeoutError::Disconnected) => return http1::write_chunk(writer, b""),
         }
     }
 }

@@ -6,7 +6,6 @@
 
 pub mod caller;
 pub mod fake_host;
-mod wire;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -14,13 +13,11 @@ use std::time::{Duration, Instant};
 use certs::Ca;
 use serde_json::{json, Value};
 
-use crate::support::{Backend, TestServer};
+use crate::support::http1::Request;
+use crate::support::{Backend, Reply, TestServer, SELF_SUBJECT_REVIEWS};
 
-pub use caller::{Caller, Request, Response};
+pub use caller::Caller;
 pub use fake_host::{FakeHost, Logged, HOST_TOKEN};
-
-/// SelfSubjectReview: who the server thinks the caller is.
-pub const SELF_SUBJECT_REVIEWS: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
 
 /// The data of ConfigMap `extension-apiserver-authentication` as kube-apiserver writes it:
 /// PEM bundles, and header settings as JSON arrays of strings.
@@ -78,7 +75,7 @@ pub fn self_subject_review(headers: &[(&str, &str)]) -> Request {
 }
 
 /// `status.userInfo` of a SelfSubjectReview answer, or why there is none.
-pub fn user_info(response: &Response) -> Result<Value, String> {
+pub fn user_info(response: &Reply) -> Result<Value, String> {
     if response.status != 201 {
         return Err(format!("HTTP {}: {}", response.status, response.text()));
     }
@@ -87,19 +84,6 @@ pub fn user_info(response: &Response) -> Result<Value, String> {
         return Err(format!("not a SelfSubjectReview: {review}"));
     }
     Ok(review["status"]["userInfo"].clone())
-}
-
-/// Asserts kube-apiserver's 401 exactly.
-pub fn assert_unauthorized(response: &Response, what: &str) {
-    assert_eq!(response.status, 401, "{what}: {}", response.text());
-    assert_eq!(
-        response.json(),
-        json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": "Unauthorized", "reason": "Unauthorized", "code": 401,
-        }),
-        "{what}"
-    );
 }
 
 /// Calls `check` every 100 ms until it returns `Ok`; panics with its last error after

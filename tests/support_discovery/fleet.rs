@@ -1,11 +1,13 @@
 //! Valid objects of every fleet.k0rdent.io kind (`docs/api.md`, `examples/`), for the
-//! discovery-driven sweeps (`discovery_sweep`, `front_proxy`): a spec each kind accepts on
-//! create, and a status each kind's `/status` accepts.
+//! discovery-driven sweeps (`discovery_sweep`, `front_proxy`, `server_side_apply`): a spec each
+//! kind accepts on create, and a status each kind's `/status` accepts.
 
 use serde_json::{json, Value};
 
 /// The spec of a valid object of the fleet kind `kind`, in any namespace and under any name.
-/// A kind added to the API gets its fixture here: the sweeps panic on a kind they cannot build.
+/// Its lists are stored as written: a defaulted item of an atomic list (a service's namespace)
+/// would make a second applier of the same spec conflict (`server_side_apply`). A kind added to
+/// the API gets its fixture here: the sweeps panic on a kind they cannot build.
 pub fn spec(kind: &str) -> Value {
     match kind {
         "ClusterTemplate" => json!({
@@ -28,7 +30,11 @@ pub fn spec(kind: &str) -> Value {
             "template": "aws-standalone-1-33",
             "credential": "aws-eu",
             "config": {"region": "eu-central-1"},
-            "services": [{"name": "ingress-nginx", "template": "ingress-nginx-4-12-0"}],
+            "services": [{
+                "name": "ingress-nginx",
+                "template": "ingress-nginx-4-12-0",
+                "namespace": "ingress-nginx",
+            }],
         }),
         "ServiceTemplate" => json!({
             "version": "4.12.0",
@@ -40,7 +46,11 @@ pub fn spec(kind: &str) -> Value {
         }),
         "MultiClusterService" => json!({
             "clusterSelector": {"matchLabels": {"env": "prod"}},
-            "services": [{"name": "ingress-nginx", "template": "ingress-nginx-4-12-0"}],
+            "services": [{
+                "name": "ingress-nginx",
+                "template": "ingress-nginx-4-12-0",
+                "namespace": "ingress-nginx",
+            }],
         }),
         // A Secret in the Credential's own namespace (no namespace given).
         "Credential" => json!({

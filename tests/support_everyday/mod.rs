@@ -1,11 +1,9 @@
 //! Fixtures of the everyday-client suites (`everyday_kubectl`, `kube_runtime`,
-//! `python_client`, `discovery_sweep`, `negotiation`; `front_proxy` uses [`fleet`]): object
-//! builders, valid objects of every fleet kind, raw writes, and watch bodies split into events.
+//! `python_client`, `discovery_sweep`, `negotiation`): object builders, raw writes, and watch
+//! bodies split into events.
 
 // Each test crate includes this module and uses only part of it.
 #![allow(dead_code, unused_macros)]
-
-pub mod fleet;
 
 use serde_json::{json, Value};
 

@@ -1,7 +1,8 @@
 //! Fixtures of the front-proxy and token tests: CAs written to files, kube clients presenting
 //! their certificates, identities sent as kube-apiserver's aggregator sends them
-//! (`X-Remote-*` headers), SelfSubjectReview, and the exact 401 and 403 Status bodies
-//! (k8s.io/apiserver `pkg/endpoints/handlers/responsewriters/errors.go`).
+//! (`X-Remote-*` headers), SelfSubjectReview, and the exact 403 Status bodies
+//! (k8s.io/apiserver `pkg/endpoints/handlers/responsewriters/errors.go`; the 401 is
+//! `support::assert_unauthorized`).
 
 pub mod sweep;
 
@@ -10,12 +11,10 @@ use std::path::{Path, PathBuf};
 use certs::{Ca, CertifiedKey};
 use serde_json::{json, Value};
 
-use crate::support::{base64_decode, client_from, Raw, Reply, TestServer};
+use crate::support::{base64_decode, client_from, Raw, Reply, TestServer, SELF_SUBJECT_REVIEWS};
 
 /// The CN of the client certificate kube-apiserver's aggregator presents.
 pub const PROXY_CN: &str = "front-proxy-client";
-/// SelfSubjectReview: who the server thinks the caller is.
-pub const SELF_SUBJECT_REVIEWS: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
 
 /// A CA whose certificate is written to a file (for `--requestheader-client-ca-file`); the
 /// file lives as long as the value.
@@ -135,19 +134,6 @@ pub fn user_info(reply: &Reply, what: &str) -> Value {
     let review = reply.json();
     assert_eq!(review["kind"], "SelfSubjectReview", "{what}: {review}");
     review["status"]["userInfo"].clone()
-}
-
-/// Asserts kube-apiserver's 401 exactly.
-pub fn assert_unauthorized(reply: &Reply, what: &str) {
-    assert_eq!(reply.status, 401, "{what}: {}", reply.text());
-    assert_eq!(
-        reply.json(),
-        json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": "Unauthorized", "reason": "Unauthorized", "code": 401,
-        }),
-        "{what}"
-    );
 }
 
 /// What a request was refused: the resource and name of a resource request, or none.

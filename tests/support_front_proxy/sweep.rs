@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::{assert_forbidden, Proxied, Refused};
-use crate::support::{Raw, Reply, GROUP};
-use crate::support_everyday::fleet;
+use crate::support::{Raw, Reply};
+use crate::support_discovery as discovery;
 
 /// The name of the object the admin creates for each kind, in each namespace.
 pub const FIXTURE: &str = "sweep";
@@ -48,20 +48,13 @@ impl Found {
         }
     }
 
-    fn prefix(&self) -> String {
-        if self.group.is_empty() {
-            format!("/api/{}", self.version)
-        } else {
-            format!("/apis/{}/{}", self.group, self.version)
-        }
-    }
-
     /// The collection in `namespace` ("" for every namespace or the cluster scope).
     pub fn collection(&self, namespace: &str) -> String {
+        let prefix = discovery::prefix(&self.group, &self.version);
         if namespace.is_empty() {
-            format!("{}/{}", self.prefix(), self.resource)
+            format!("{prefix}/{}", self.resource)
         } else {
-            format!("{}/namespaces/{namespace}/{}", self.prefix(), self.resource)
+            format!("{prefix}/namespaces/{namespace}/{}", self.resource)
         }
     }
 
@@ -88,52 +81,11 @@ impl Found {
         }
     }
 
-    /// A new object of this kind named `name`: fleet kinds as `fleet::spec` builds them, other
-    /// kinds with required fields get them here.
+    /// A new object of this kind named `name` in `namespace` ("" for the cluster scope).
     pub fn fixture(&self, namespace: &str, name: &str) -> Value {
-        let api_version = if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        };
-        let mut object = json!({
-            "apiVersion": api_version,
-            "kind": self.kind,
-            "metadata": {"name": name},
-        });
-        if !namespace.is_empty() {
-            object["metadata"]["namespace"] = json!(namespace);
-        }
-        let attributes = json!({
-            "namespace": namespace, "verb": "get", "group": "fleet.k0rdent.io",
-            "resource": "clusterdeployments",
-        });
-        let role_ref = json!({
-            "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "fleet:view",
-        });
-        let fields = match self.kind.as_str() {
-            _ if self.group == GROUP => json!({"spec": fleet::spec(&self.kind)}),
-            "Role" | "ClusterRole" => json!({"rules": [{
-                "apiGroups": ["fleet.k0rdent.io"], "resources": ["clusterdeployments"],
-                "verbs": ["get"],
-            }]}),
-            "RoleBinding" | "ClusterRoleBinding" => json!({
-                "roleRef": role_ref,
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "sweep-user"}],
-            }),
-            "SelfSubjectAccessReview" => json!({"spec": {"resourceAttributes": attributes}}),
-            "SubjectAccessReview" | "LocalSubjectAccessReview" => {
-                json!({"spec": {"user": "sweep-user", "resourceAttributes": attributes}})
-            }
-            "SelfSubjectRulesReview" => json!({"spec": {"namespace": "team-a"}}),
-            "TokenReview" => json!({"spec": {"token": "not-a-token"}}),
-            "SelfSubjectReview" => json!({}),
-            _ => json!({"spec": {}}),
-        };
-        for (field, value) in fields.as_object().into_iter().flatten() {
-            object[field] = value.clone();
-        }
-        object
+        let (group, version, kind) = (&self.group, &self.version, &self.kind);
+        discovery::fixture(group, version, kind, namespace, json!({"name": name}))
+            .unwrap_or_else(|| panic!("no fixture for {kind}: add one to support_discovery"))
     }
 }
 
@@ -143,60 +95,23 @@ async fn json_at(client: &kube::Client, proxied: &Proxied, path: &str) -> Value 
     reply.json()
 }
 
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Every resource and subresource of `/api`, `/apis` and their group-versions, read as
 /// `proxied`.
 pub async fn discover(client: &kube::Client, proxied: &Proxied) -> Vec<Found> {
-    let mut group_versions = Vec::new();
-    let legacy = json_at(client, proxied, "/api").await;
-    for version in strings(&legacy["versions"]) {
-        group_versions.push((String::new(), version));
-    }
-    let groups = json_at(client, proxied, "/apis").await;
-    for group in groups["groups"].as_array().expect("groups") {
-        let name = group["name"].as_str().expect("a group name");
-        for version in group["versions"].as_array().expect("versions") {
-            let version = version["version"].as_str().expect("a version");
-            group_versions.push((name.to_owned(), version.to_owned()));
+    let listed = discovery::walk(async |path: &str| json_at(client, proxied, path).await).await;
+    let found = listed.iter().map(|listed| {
+        let (resource, subresource) = listed.split();
+        Found {
+            group: listed.group.clone(),
+            version: listed.version.clone(),
+            resource: resource.to_owned(),
+            subresource: subresource.map(str::to_owned),
+            kind: listed.kind.clone(),
+            namespaced: listed.namespaced,
+            verbs: listed.verbs.clone(),
         }
-    }
-    let mut found = Vec::new();
-    for (group, version) in group_versions {
-        let path = if group.is_empty() {
-            format!("/api/{version}")
-        } else {
-            format!("/apis/{group}/{version}")
-        };
-        let list = json_at(client, proxied, &path).await;
-        for entry in list["resources"].as_array().expect("resources") {
-            let name = entry["name"].as_str().expect("a resource name");
-            let (resource, subresource) = match name.split_once('/') {
-                Some((resource, sub)) => (resource, Some(sub.to_owned())),
-                None => (name, None),
-            };
-            found.push(Found {
-                group: group.clone(),
-                version: version.clone(),
-                resource: resource.to_owned(),
-                subresource,
-                kind: entry["kind"].as_str().expect("a kind").to_owned(),
-                namespaced: entry["namespaced"].as_bool().expect("namespaced"),
-                verbs: strings(&entry["verbs"]),
-            });
-        }
-    }
-    found
+    });
+    found.collect()
 }
 
 /// One RBAC policy rule over resources, matched as upstream's `RuleAllows` does

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::support::{Raw, Reply, ALL_CLDS, API_VERSION};
 
-pub use http1::{Ending, Head, Http1, Next, Response, WatchReply, WatchStream};
+pub use http1::{Ending, Head, Http1, Next, WatchReply, WatchStream};
 pub use kubectl_watch::KubectlWatch;
 pub use up::{reserve_port, Up, UpBuilder};
 
