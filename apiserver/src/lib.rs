@@ -183,7 +183,22 @@ impl ApiServer {
             _ => Ok(body),
         };
         let response = match (admitted, body) {
-            (Err(refusal), _) => refusal.respond(&request_uri),
+            (Err(refusal), body) => {
+                // The body is read and thrown away, so the connection can serve the next
+                // request (hyper would otherwise close it, racing the client).
+                let drained = match body {
+                    Ok(body) => handlers::discard_body(body).await,
+                    Err(_) => true,
+                };
+                let mut response = refusal.respond(&request_uri);
+                if !drained {
+                    response.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                }
+                response
+            }
             (Ok(_), Err(e)) => response::error(&e),
             (Ok(user), Ok(body)) => {
                 let req = Request::from_parts(parts, body);

@@ -194,13 +194,19 @@ mod tests {
     #[test]
     fn watch_is_read_from_the_first_value_as_apimachinery_reads_it() {
         let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         assert!(watch_requested(&q(&[("watch", "true")])));
         assert!(watch_requested(&q(&[("watch", "True")])));
         assert!(watch_requested(&q(&[("watch", "1")])));
         assert!(watch_requested(&q(&[("watch", "")])));
-        assert!(!watch_requested(&q(&[("watch", "false"), ("watch", "true")])));
+        assert!(!watch_requested(&q(&[
+            ("watch", "false"),
+            ("watch", "true")
+        ])));
         assert!(!watch_requested(&q(&[("watch", "FALSE")])));
         assert!(!watch_requested(&q(&[("watch", "0")])));
         assert!(!watch_requested(&q(&[("limit", "1")])));

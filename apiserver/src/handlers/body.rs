@@ -40,6 +40,31 @@ pub async fn read_bytes(mut body: BoxBody<Bytes, hyper::Error>) -> Result<Bytes,
     Ok(buffer.freeze())
 }
 
+/// Reads and discards a body the server answers without reading (a refused request), so that
+/// an HTTP/1.1 connection stays usable; false when it was too long or too slow (the
+/// connection is then closed).
+pub async fn discard(mut body: BoxBody<Bytes, hyper::Error>) -> bool {
+    // As Go's HTTP server: up to 256 KiB is read to keep the connection; beyond, it closes.
+    const LIMIT: usize = 256 * 1024;
+    let discarded = async {
+        let mut read = 0;
+        while let Some(frame) = body.frame().await {
+            match frame.map(|f| f.into_data()) {
+                Ok(Ok(data)) => read += data.len(),
+                Ok(Err(_trailers)) => {}
+                Err(_) => return false,
+            }
+            if read > LIMIT {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(DRAIN_TIMEOUT, discarded)
+        .await
+        .unwrap_or(false)
+}
+
 /// Reads and discards the rest of a body; false when it was too long or too slow.
 async fn drain(body: &mut BoxBody<Bytes, hyper::Error>, mut read: usize) -> bool {
     let drained = async {

@@ -29,6 +29,12 @@ use crate::request::ResourceRequest;
 use crate::response::Body;
 use crate::ApiServer;
 
+/// Reads and discards the body of a request answered without it; false when the connection
+/// must close.
+pub(crate) async fn discard_body(body: BoxBody<Bytes, hyper::Error>) -> bool {
+    body::discard(body).await
+}
+
 /// Reads a whole request body with the handlers' limit (413 beyond it).
 pub(crate) async fn read_body(body: BoxBody<Bytes, hyper::Error>) -> Result<Bytes, ApiError> {
     body::read_bytes(body).await
