@@ -62,6 +62,27 @@ pub struct WriteOptions {
     pub manager: Option<String>,
 }
 
+/// What a write by `manager` through `subresource` of `res` is to the field manager: the
+/// fields its endpoint resets, and the operation recorded (now, in the resource's version).
+pub fn field_operation(
+    res: &Resource,
+    subresource: Subresource,
+    manager: &str,
+) -> (fieldmanager::Reset, fieldmanager::Operation) {
+    let reset = match subresource {
+        Subresource::Status => fieldmanager::Reset::AllButStatus,
+        Subresource::Main if res.def.status_subresource => fieldmanager::Reset::Status,
+        Subresource::Main => fieldmanager::Reset::None,
+    };
+    let op = fieldmanager::Operation {
+        manager: manager.to_owned(),
+        api_version: res.def.api_version(),
+        time: meta::now(),
+        subresource: (subresource == Subresource::Status).then(|| "status".to_owned()),
+    };
+    (reset, op)
+}
+
 /// Records an ordinary write in `new`'s managed fields (`fieldmanager::record_update`).
 fn record_update(
     res: &Resource,
@@ -73,17 +94,7 @@ fn record_update(
     let Some(manager) = &options.manager else {
         return Ok(());
     };
-    let reset = match subresource {
-        Subresource::Status => fieldmanager::Reset::AllButStatus,
-        Subresource::Main if res.def.status_subresource => fieldmanager::Reset::Status,
-        Subresource::Main => fieldmanager::Reset::None,
-    };
-    let op = fieldmanager::Operation {
-        manager: manager.clone(),
-        api_version: res.def.api_version(),
-        time: meta::now(),
-        subresource: (subresource == Subresource::Status).then(|| "status".to_owned()),
-    };
+    let (reset, op) = field_operation(res, subresource, manager);
     fieldmanager::record_update(res.def.schema.as_ref(), reset, old, new, &op)
         .map_err(|e| ApiError::bad_request(format!("failed to update managed fields: {e}")))
 }

@@ -144,8 +144,13 @@ impl RequestAudit {
                 Bytes::new()
             }
         };
-        if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
-            event.set_response_object(value);
+        // The body matters when the level keeps it, or when it may be a `Status` (errors,
+        // deletes): a large list answered at level Metadata is not parsed.
+        let may_be_status = !response_ok(code) || event.verb.starts_with("delete");
+        if event.level() >= Level::RequestResponse || may_be_status {
+            if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+                event.set_response_object(value);
+            }
         }
         // The HTTP code, also when the body is a `Status` without one (a delete's Success).
         let status = event
@@ -161,6 +166,10 @@ impl RequestAudit {
         log.record(&event);
         Response::from_parts(parts, crate::response::full(bytes))
     }
+}
+
+fn response_ok(code: u16) -> bool {
+    (200..300).contains(&code)
 }
 
 /// A streamed response body that records `ResponseComplete` when it is dropped (the stream

@@ -36,17 +36,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             ));
         }
     }
-    let reset = match call.subresource {
-        Subresource::Status => fieldmanager::Reset::AllButStatus,
-        Subresource::Main if resource.def.status_subresource => fieldmanager::Reset::Status,
-        Subresource::Main => fieldmanager::Reset::None,
-    };
-    let op = fieldmanager::Operation {
-        manager,
-        api_version: resource.def.api_version(),
-        time: meta::now(),
-        subresource: (call.subresource == Subresource::Status).then(|| "status".to_owned()),
-    };
+    let (reset, op) = registry::generic::field_operation(&resource, call.subresource, &manager);
     let store = &call.server.store;
     let mut attempt = 0;
     loop {
