@@ -9,7 +9,8 @@
 //!   Kubernetes' paging, resourceVersion, selector and bookmark semantics.
 //! - [`delete`]: deletion with preconditions, propagation and finalizers.
 //! - [`gc`]: the garbage collector over ownerReferences (standalone mode).
-//! - [`selector`]: label and field selectors; [`jsonpath`]: paths of columns and fields.
+//! - [`selector`]: label and field selectors; [`labelselector`]: `metav1.LabelSelector` in
+//!   objects; [`jsonpath`]: paths of columns and fields.
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
 //! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning);
@@ -36,6 +37,7 @@ pub mod fleet;
 pub mod gc;
 pub mod generic;
 pub mod jsonpath;
+pub mod labelselector;
 pub mod list;
 pub mod meta;
 pub mod multiclusterservice;

@@ -4,7 +4,6 @@
 //! state) is written only by controllers through `/status`.
 
 mod admission;
-pub mod labelselector;
 pub mod services;
 mod types;
 
@@ -175,7 +174,10 @@ fn validate_spec(spec: &Map<String, Value>, name: &str) -> Vec<FieldError> {
             "spec.clusterSelector",
             "select clusters by label; {} selects every cluster",
         )),
-        Some(selector) => errors.extend(labelselector::validate(selector, "spec.clusterSelector")),
+        Some(selector) => errors.extend(crate::labelselector::validate(
+            selector,
+            "spec.clusterSelector",
+        )),
     }
     match spec.get("templateNamespace") {
         None | Some(Value::Null) => {}

@@ -4,9 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::labelselector::LabelSelector;
 use super::services::Service;
 use super::{DEFAULT_PRIORITY, DEFAULT_TEMPLATE_NAMESPACE};
+use crate::labelselector::LabelSelector;
 
 /// Services for every cluster whose labels match `clusterSelector`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -13,6 +13,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::labelselector::LabelSelector;
+
 /// Why a binding granted nothing, or why an object was not indexed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -602,7 +604,7 @@ struct RoleObject {
 #[serde(rename_all = "camelCase")]
 struct AggregationRule {
     #[serde(default, deserialize_with = "nullable")]
-    cluster_role_selectors: Vec<LabelSelector>,
+    cluster_role_selectors: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -611,21 +613,18 @@ struct ClusterRole {
     rules: Vec<PolicyRule>,
     /// Set when the role aggregates; its own `rules` are then ignored (upstream overwrites
     /// them).
-    selectors: Option<Vec<Selector>>,
+    selectors: Option<Vec<LabelSelector>>,
 }
 
 impl From<RoleObject> for ClusterRole {
     fn from(role: RoleObject) -> Self {
         let selectors = role.aggregation_rule.map(|rule| {
-            let parsed: Result<Vec<Selector>, String> = rule
-                .cluster_role_selectors
-                .iter()
-                .map(Selector::parse)
-                .collect();
+            let parsed: Option<Vec<LabelSelector>> =
+                rule.cluster_role_selectors.iter().map(selector_of).collect();
             // Upstream's controller stops at a bad selector and writes nothing; this role then
             // aggregates nothing.
-            parsed.unwrap_or_else(|problem| {
-                tracing::warn!(role = %role.metadata.name, %problem, "aggregation rule ignored");
+            parsed.unwrap_or_else(|| {
+                tracing::warn!(role = %role.metadata.name, "aggregation rule ignored: a selector is not valid");
                 Vec::new()
             })
         });
@@ -637,72 +636,26 @@ impl From<RoleObject> for ClusterRole {
     }
 }
 
-/// `metav1.LabelSelector` as stored.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LabelSelector {
-    #[serde(default, deserialize_with = "nullable")]
-    match_labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable")]
-    match_expressions: Vec<LabelSelectorRequirement>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LabelSelectorRequirement {
-    #[serde(default, deserialize_with = "nullable")]
-    key: String,
-    #[serde(default, deserialize_with = "nullable")]
-    operator: String,
-    #[serde(default, deserialize_with = "nullable")]
-    values: Vec<String>,
-}
-
-/// A label selector ready to match (`metav1.LabelSelectorAsSelector`); no requirement selects
-/// every ClusterRole.
-#[derive(Debug, Clone)]
-struct Selector(Vec<Requirement>);
-
-#[derive(Debug, Clone)]
-enum Requirement {
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    DoesNotExist(String),
-}
-
-impl Selector {
-    fn parse(selector: &LabelSelector) -> std::result::Result<Selector, String> {
-        let labels = selector
-            .match_labels
-            .iter()
-            .map(|(key, value)| Requirement::In(key.clone(), vec![value.clone()]));
-        let mut requirements: Vec<Requirement> = labels.collect();
-        for expression in &selector.match_expressions {
-            let (key, values) = (expression.key.clone(), expression.values.clone());
-            let requirement = match (expression.operator.as_str(), values.is_empty()) {
-                ("In", false) => Requirement::In(key, values),
-                ("NotIn", false) => Requirement::NotIn(key, values),
-                ("Exists", true) => Requirement::Exists(key),
-                ("DoesNotExist", true) => Requirement::DoesNotExist(key),
-                (operator, _) => {
-                    return Err(format!(
-                        "{operator:?} with values {values:?} on key {key:?}"
-                    ))
-                }
-            };
-            requirements.push(requirement);
+/// A stored selector ready to match (`metav1.LabelSelectorAsSelector`), `None` when it is not
+/// a valid one; an empty selector selects every ClusterRole.
+fn selector_of(value: &Value) -> Option<LabelSelector> {
+    if !crate::labelselector::validate(value, "clusterRoleSelectors").is_empty() {
+        return None;
+    }
+    // Valid, so only strings, maps and lists of them: `null` members mean absent.
+    fn without_nulls(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), without_nulls(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+            other => other.clone(),
         }
-        Ok(Selector(requirements))
     }
-
-    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.0.iter().all(|requirement| match requirement {
-            Requirement::In(key, values) => labels.get(key).is_some_and(|v| values.contains(v)),
-            Requirement::NotIn(key, values) => labels.get(key).is_none_or(|v| !values.contains(v)),
-            Requirement::Exists(key) => labels.contains_key(key),
-            Requirement::DoesNotExist(key) => !labels.contains_key(key),
-        })
-    }
+    serde_json::from_value(without_nulls(value)).ok()
 }
 
 /// A RoleBinding, or a ClusterRoleBinding with an empty `namespace`.

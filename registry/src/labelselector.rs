@@ -1,4 +1,5 @@
-//! `metav1.LabelSelector` in a spec (`clusterSelector`): its type, its validation as
+//! `metav1.LabelSelector` in an object (a MultiClusterService's `clusterSelector`, a
+//! ClusterRole's `aggregationRule`): its type, its validation as
 //! k8s.io/apimachinery `pkg/apis/meta/v1/validation/validation.go` (`ValidateLabelSelector`)
 //! writes it, and matching as `metav1.LabelSelectorAsSelector` means it.
 //!
