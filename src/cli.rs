@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "fleet-apiserver",
     version,
-    about = "The fleet.k0rdent.io API server"
+    about = "The fleet.k0rdent.io API server",
+    after_help = "Logs go to stderr. RUST_LOG filters them (default `info`; `RUST_LOG=debug` adds a \
+                  line per request, `RUST_LOG=registry=debug,info` one crate's details)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -8,6 +8,9 @@ use crate::wiring::{self, Error, Result};
 
 pub fn run(args: KubeconfigArgs) -> Result<()> {
     let pki = args.data_dir.join("pki");
+    if !pki.join("ca.crt").exists() {
+        return Err(Error::NoLocalCa { dir: pki });
+    }
     let ca =
         certs::Ca::load(&pki.join("ca.crt"), &pki.join("ca.key")).map_err(Error::Certificates)?;
     let server = match args.server {

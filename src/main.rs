@@ -7,6 +7,7 @@ mod serve;
 mod up;
 mod wiring;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,6 +18,8 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, never into a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -39,6 +42,9 @@ fn main() -> ExitCode {
             cli::Command::Kubeconfig(args) => kubeconfig::run(args),
         }
     });
+    // Tasks still running (watchers, timers, a blocking storage call) must not hold up the
+    // exit after the server has closed its connections.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

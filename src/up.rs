@@ -13,9 +13,9 @@ use crate::cli::UpArgs;
 use crate::wiring::{self, Error, Result, Serving, StorageChoice};
 
 pub async fn run(args: UpArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.data_dir).map_err(|source| Error::Read {
+    std::fs::create_dir_all(&args.data_dir).map_err(|error| Error::DataDir {
         path: args.data_dir.clone(),
-        source,
+        error,
     })?;
     let listener = wiring::bind(SocketAddr::new(args.bind_address, args.secure_port)).await?;
     let local = listener.local_addr().map_err(Error::Serve)?;

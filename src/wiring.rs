@@ -43,6 +43,20 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The data directory could not be made.
+    #[error("{}", data_dir_problem(path, error))]
+    DataDir {
+        path: PathBuf,
+        // Not `source`: the message already says it, once.
+        error: std::io::Error,
+    },
+    /// `kubeconfig` found no CA of `up` under the data directory.
+    #[error(
+        "no certificate authority under {}: run `fleet-apiserver up` first (it creates one there), \
+         or pass the --data-dir that `up` used",
+        dir.display()
+    )]
+    NoLocalCa { dir: PathBuf },
     /// Writing to stdout failed.
     #[error("writing the output")]
     Output(#[source] std::io::Error),
@@ -60,6 +74,19 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An error with its sources, joined by ": ".
+/// What went wrong making the data directory, and what to do.
+fn data_dir_problem(path: &std::path::Path, error: &std::io::Error) -> String {
+    let shown = path.display();
+    if path.exists() && !path.is_dir() {
+        return format!(
+            "--data-dir {shown} is a file: name a directory (it is created when missing)"
+        );
+    }
+    format!(
+        "creating the data directory {shown}: {error}; pass a --data-dir you may create and write"
+    )
+}
+
 pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

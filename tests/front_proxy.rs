@@ -217,8 +217,9 @@ async fn without_allowed_names_any_certificate_of_the_request_header_ca_is_a_pro
 }
 
 /// The rules the swept user has, written from the roles' definitions: what every
-/// authenticated user may (system:basic-user; system:discovery is over paths) and fleet:edit
-/// bound in `team-a` — read everything of fleet.k0rdent.io, write its tenant kinds.
+/// authenticated user may (system:basic-user; fleet:public-info-viewer: read price lists and
+/// the views; system:discovery is over paths) and fleet:edit bound in `team-a` — read
+/// everything of fleet.k0rdent.io, write its tenant kinds.
 fn alice_policy() -> Policy {
     const READ: &[&str] = &["get", "list", "watch"];
     const WRITE: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
@@ -239,6 +240,11 @@ fn alice_policy() -> Policy {
             &["create"],
             &["authentication.k8s.io"],
             &["selfsubjectreviews"],
+        ),
+        Rule::new(
+            READ,
+            fleet,
+            &["pricelists", "fleetclusters", "fleetservices", "fleetcosts"],
         ),
     ];
     let fleet_edit = vec![
@@ -356,7 +362,8 @@ async fn a_proxied_user_may_do_exactly_what_rbac_grants_on_every_discovered_reso
         ("get", "credentials", "team-a", true),
         ("create", "credentials", "team-a", false),
         ("create", "multiclusterservices", "", false),
-        ("get", "pricelists", "", false),
+        ("get", "pricelists", "", true),
+        ("update", "pricelists", "", false),
         ("delete", "rolebindings", "team-a", false),
         ("list", "clusterroles", "", false),
     ];

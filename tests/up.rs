@@ -189,7 +189,11 @@ async fn etcd_sigterm_stops_the_server_with_exit_code_0_within_10_seconds() {
 
 #[tokio::test]
 async fn the_kubeconfig_command_issues_a_user_kubeconfig_kubectl_can_use() {
-    let server = TestServer::start(Backend::Embedded).expect("the embedded store always runs");
+    // Request lines are debug-level (as kube-apiserver's at -v=3).
+    let server = TestServer::builder(Backend::Embedded)
+        .env("RUST_LOG", "info,apiserver=debug")
+        .start()
+        .expect("the embedded store always runs");
     create(&server.client().await, &support::cld("prod", "t1")).await;
 
     let out = Command::new(BINARY)
@@ -274,4 +278,129 @@ async fn the_kubeconfig_command_issues_a_user_kubeconfig_kubectl_can_use() {
         kubectl.ok(&["get", "cld", "-o", "name"]).trim(),
         "clusterdeployment.fleet.k0rdent.io/prod"
     );
+}
+
+/// Runs `fleet-apiserver args...` to completion with a 30 s limit: (exit code, stderr).
+fn run_to_end(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting fleet-apiserver");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("waiting").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("fleet-apiserver {args:?} did not exit within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("its output");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_made_is_named_with_what_to_do() {
+    let temp = tempfile::tempdir().unwrap();
+    let file = temp.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let file = file.to_str().unwrap();
+
+    let (code, stderr) = run_to_end(&["up", "--data-dir", file, "--secure-port", "0"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "fleet-apiserver: --data-dir {file} is a file: name a directory (it is created when missing)"
+        )
+    );
+
+    // A directory under a file cannot be created either (root may create anywhere else).
+    let below = format!("{file}/data");
+    let (code, stderr) = run_to_end(&["up", "--data-dir", &below, "--secure-port", "0"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "fleet-apiserver: creating the data directory {below}: Not a directory (os error 20); pass a --data-dir you may create and write"
+        )
+    );
+}
+
+#[test]
+fn the_kubeconfig_command_without_a_ca_says_to_run_up_first() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("never-up");
+    let dir = dir.to_str().unwrap();
+    let (code, stderr) = run_to_end(&["kubeconfig", "--user", "alice", "--data-dir", dir]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "fleet-apiserver: no certificate authority under {dir}/pki: run `fleet-apiserver up` first (it creates one there), or pass the --data-dir that `up` used"
+        )
+    );
+}
+
+#[test]
+fn help_names_the_log_filter() {
+    let output = Command::new(BINARY).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("RUST_LOG"), "{help}");
+}
+
+/// Logs into a pipe (or a file) carry no colour codes, and requests are logged at debug only.
+#[test]
+fn logs_into_a_pipe_are_plain_text_without_request_lines() {
+    let temp = tempfile::tempdir().unwrap();
+    let child = Command::new(BINARY)
+        .args(["up", "--secure-port", "0", "--data-dir"])
+        .arg(temp.path())
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting fleet-apiserver up");
+    let mut child = KilledOnDrop(Some(child));
+    let stdout = child.0.as_mut().unwrap().stdout.take().unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).unwrap();
+    assert!(ready.starts_with("ready https://"), "{ready}");
+    // A request, answered, so that a request line would appear if requests were logged at info.
+    if let Some(kubectl) = Kubectl::new("1.33", &temp.path().join("admin.kubeconfig")) {
+        kubectl.ok(&["get", "--raw", "/version"]);
+    }
+    let child = child.0.take().unwrap();
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains(" INFO "), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escapes:\n{stderr:?}");
+    assert!(
+        !stderr.contains("latency"),
+        "no request lines at info:\n{stderr}"
+    );
+}
+
+/// A child process killed when dropped (a failed assertion must not leave it running).
+struct KilledOnDrop(Option<std::process::Child>);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

@@ -210,12 +210,13 @@ impl ApiServer {
             Some(audit) => audit.finish(response, asked.verb == "watch").await,
             None => response,
         };
-        tracing::info!(
+        // One line per request at debug, as kube-apiserver's httplog logs at -v=3.
+        tracing::debug!(
             verb = %method,
             path = %path,
             user = %user_name,
             code = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency = %format_args!("{:.1?}", started.elapsed()),
             audit_id = %audit_id,
             "request"
         );

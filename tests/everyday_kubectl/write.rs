@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::{cld_yaml, create, json, jsonpath, start, stderr, stdout};
-use crate::support::{Backend, TestServer};
+use crate::support::{kubectl_binary, Backend, TestServer};
 use crate::support_everyday::UNSUPPORTED_PATCH;
 
 pub(crate) fn apply_creates_then_leaves_unchanged_then_configures_and_diff_stores_nothing(
@@ -76,16 +76,11 @@ pub(crate) fn apply_creates_then_leaves_unchanged_then_configures_and_diff_store
     assert_eq!(json(&last_applied)["spec"]["template"], "t2");
 }
 
-/// The kubectl binary that [`Kubectl::new`] found for `version`.
-fn kubectl_binary(version: &str) -> String {
-    format!("/usr/lib/google-cloud-sdk/bin/kubectl.{version}")
-}
-
 /// `kubectl edit` with `KUBE_EDITOR` set (the shared runner passes no environment), killed
 /// after a minute.
 fn edit(server: &TestServer, version: &str, editor: &str, args: &[&str]) -> Output {
     let cache = tempfile::tempdir().expect("a kubectl cache dir");
-    let mut child = Command::new(kubectl_binary(version))
+    let mut child = Command::new(kubectl_binary(version).expect("found by Kubectl::new"))
         .arg("--kubeconfig")
         .arg(server.kubeconfig())
         .arg("--cache-dir")

@@ -14,6 +14,26 @@ use super::under_ci;
 /// How long one kubectl command may take before it is killed.
 const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Where kubectl `version` (`"1.32"`) is installed: the image's google-cloud-sdk copy, else
+/// the one `scripts/install-test-deps` unpacked into `.cache/bin/`. `None` (with a message)
+/// when neither exists, except under CI, where that panics.
+pub fn kubectl_binary(version: &str) -> Option<PathBuf> {
+    let candidates = [
+        PathBuf::from(format!("/usr/lib/google-cloud-sdk/bin/kubectl.{version}")),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(".cache/bin/kubectl.{version}")),
+    ];
+    if let Some(found) = candidates.iter().find(|path| path.exists()) {
+        return Some(found.clone());
+    }
+    let tried = format!("{} or {}", candidates[0].display(), candidates[1].display());
+    assert!(
+        !under_ci(),
+        "kubectl {version} is not installed ({tried}) and CI is set: run scripts/install-test-deps"
+    );
+    eprintln!("skipping: kubectl {version} is not installed ({tried})");
+    None
+}
+
 /// A kubectl of one version, with its own cache directory, always passing `--kubeconfig`
 /// and `--request-timeout`, and killed when a command takes longer than a minute.
 #[derive(Debug)]
@@ -27,14 +47,7 @@ impl Kubectl {
     /// kubectl `version` (`"1.32"`, `"1.33"`) for `kubeconfig`. `None` (with a message) when
     /// that kubectl is not installed, except under CI, where that panics.
     pub fn new(version: &str, kubeconfig: &Path) -> Option<Kubectl> {
-        let binary = PathBuf::from(format!("/usr/lib/google-cloud-sdk/bin/kubectl.{version}"));
-        if !binary.exists() {
-            if under_ci() {
-                panic!("{} is not installed and CI is set", binary.display());
-            }
-            eprintln!("skipping: {} is not installed", binary.display());
-            return None;
-        }
+        let binary = kubectl_binary(version)?;
         Some(Kubectl {
             binary,
             kubeconfig: kubeconfig.to_owned(),

@@ -64,7 +64,7 @@ pub use client::{
     assert_unauthorized, base64_decode, cld, client_from, config_from, create, install_crypto,
     kubeconfig_identity, list_revision, send_ok, Raw, Reply,
 };
-pub use kubectl::{cells, Kubectl};
+pub use kubectl::{cells, kubectl_binary, Kubectl};
 
 /// The served API group, its version, and both together.
 pub const GROUP: &str = "fleet.k0rdent.io";
@@ -141,6 +141,7 @@ pub struct ServerBuilder {
     backend: Backend,
     data_dir: Option<PathBuf>,
     args: Vec<std::ffi::OsString>,
+    envs: Vec<(String, String)>,
 }
 
 impl ServerBuilder {
@@ -157,6 +158,12 @@ impl ServerBuilder {
         S: Into<std::ffi::OsString>,
     {
         self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable of the server process (e.g. `RUST_LOG`).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.envs.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -185,6 +192,7 @@ impl ServerBuilder {
         if let Some(etcd) = &etcd {
             command.args(["--etcd-servers", etcd.client_url()]);
         }
+        command.envs(self.envs.iter().map(|(k, v)| (k, v)));
         let mut child = command
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -238,6 +246,7 @@ impl TestServer {
             backend,
             data_dir: None,
             args: Vec::new(),
+            envs: Vec::new(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::under_ci;
+use crate::support::kubectl_binary;
 
 /// A running kubectl with piped output.
 #[derive(Debug)]
@@ -30,12 +30,7 @@ impl KubectlWatch {
     /// Starts kubectl `version` (`"1.32"`, `"1.33"`) with `args` against `kubeconfig`, with
     /// its own cache dir. `None` when that kubectl is not installed (a panic under CI).
     pub fn spawn(version: &str, kubeconfig: &Path, args: &[&str]) -> Option<KubectlWatch> {
-        let binary = format!("/usr/lib/google-cloud-sdk/bin/kubectl.{version}");
-        if !Path::new(&binary).exists() {
-            assert!(!under_ci(), "{binary} is not installed and CI is set");
-            eprintln!("skipping: {binary} is not installed");
-            return None;
-        }
+        let binary = kubectl_binary(version)?;
         let cache = tempfile::tempdir().expect("a kubectl cache dir");
         let mut child = Command::new(&binary)
             .arg("--kubeconfig")
@@ -47,7 +42,7 @@ impl KubectlWatch {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
         let (sender, lines) = mpsc::channel();
         let stdout = child.stdout.take().expect("piped stdout");
         std::thread::spawn(move || {

@@ -150,13 +150,18 @@ pub fn sorted(verbs: &[&str]) -> Vec<String> {
 }
 
 /// `kubectl auth can-i --list` for a user with only the bootstrap bindings of
-/// system:authenticated (system:basic-user, system:discovery, system:public-info-viewer; the
-/// health and version paths come from both of the last two, and kubectl prints both rules).
+/// system:authenticated (system:basic-user, fleet:public-info-viewer, system:discovery,
+/// system:public-info-viewer; the health and version paths come from both of the last two,
+/// and kubectl prints both rules). kubectl sorts resource rules by group, then resource.
 pub const BASIC_USER_RULES: &str = "
 Resources                                       Non-Resource URLs   Resource Names   Verbs
 selfsubjectreviews.authentication.k8s.io        []                  []               [create]
 selfsubjectaccessreviews.authorization.k8s.io   []                  []               [create]
 selfsubjectrulesreviews.authorization.k8s.io    []                  []               [create]
+fleetclusters.fleet.k0rdent.io                  []                  []               [get list watch]
+fleetcosts.fleet.k0rdent.io                     []                  []               [get list watch]
+fleetservices.fleet.k0rdent.io                  []                  []               [get list watch]
+pricelists.fleet.k0rdent.io                     []                  []               [get list watch]
                                                 [/api/*]            []               [get]
                                                 [/api]              []               [get]
                                                 [/apis/*]           []               [get]

@@ -25,6 +25,9 @@ const TENANT_WRITABLE: &[&str] = &[
 const ADMIN_WRITABLE: &[&str] = &["credentials", "pricelists"];
 /// Computed views (read-only for everyone).
 const VIEWS: &[&str] = &["fleetclusters", "fleetservices", "fleetcosts"];
+/// What every authenticated user may read cluster-wide (`fleet:public-info-viewer`): prices
+/// are not secrets, and the views filter their rows by the caller's namespaces.
+const PUBLIC: &[&str] = &["pricelists", "fleetclusters", "fleetservices", "fleetcosts"];
 
 const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
@@ -109,6 +112,11 @@ pub fn cluster_roles() -> Vec<Value> {
             json!({}),
             json!([{"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
         ),
+        cluster_role(
+            "fleet:public-info-viewer",
+            json!({}),
+            json!([{"apiGroups": [FLEET], "resources": PUBLIC, "verbs": READ}]),
+        ),
         cluster_role("fleet:view", aggregate("view"), view_rules),
         cluster_role("fleet:edit", aggregate("edit"), edit_rules),
         cluster_role("fleet:admin", aggregate("admin"), admin_rules),
@@ -124,6 +132,7 @@ pub fn cluster_role_bindings() -> Vec<Value> {
             "system:public-info-viewer",
             &["system:authenticated", "system:unauthenticated"],
         ),
+        binding("fleet:public-info-viewer", &["system:authenticated"]),
     ]
 }
 
@@ -215,12 +224,13 @@ mod tests {
                 "system:discovery",
                 "system:basic-user",
                 "system:public-info-viewer",
+                "fleet:public-info-viewer",
                 "fleet:view",
                 "fleet:edit",
                 "fleet:admin"
             ]
         );
-        let edit = &roles[4];
+        let edit = &roles[5];
         assert_eq!(
             edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"],
             "true"
@@ -228,7 +238,27 @@ mod tests {
         let writable = edit["rules"][1]["resources"].as_array().unwrap();
         assert!(!writable.contains(&json!("credentials")));
         assert!(!writable.contains(&json!("pricelists")));
-        let admin_writable = roles[5]["rules"][1]["resources"].as_array().unwrap();
+        let admin_writable = roles[6]["rules"][1]["resources"].as_array().unwrap();
         assert!(admin_writable.contains(&json!("credentials")));
+    }
+
+    #[test]
+    fn every_authenticated_user_reads_prices() {
+        let public = &cluster_roles()[3];
+        assert_eq!(public["metadata"]["name"], "fleet:public-info-viewer");
+        assert_eq!(
+            public["rules"],
+            json!([{"apiGroups": [FLEET], "resources": ["pricelists", "fleetclusters", "fleetservices", "fleetcosts"], "verbs": ["get", "list", "watch"]}])
+        );
+        let bindings = cluster_role_bindings();
+        let binding = bindings
+            .iter()
+            .find(|b| b["metadata"]["name"] == "fleet:public-info-viewer")
+            .unwrap();
+        assert_eq!(binding["roleRef"]["name"], "fleet:public-info-viewer");
+        assert_eq!(
+            binding["subjects"],
+            json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}])
+        );
     }
 }
