@@ -14,6 +14,7 @@ use crate::delete;
 use crate::field::FieldError;
 use crate::fieldmanager;
 use crate::meta;
+use crate::objectmeta;
 use crate::resource::Resource;
 use crate::schema::{self, FieldValidation};
 use crate::status::{ApiError, Result};
@@ -230,7 +231,7 @@ impl GenericStore {
                     Ok(_) => Err(ApiError::already_exists(&res.def.group_resource(), &name)),
                     Err(storage::Error::NotFound { .. }) => {
                         let mut warnings = field_warnings;
-                        warnings.extend(res.strategy.warnings_on_create(&obj));
+                        warnings.extend(warnings_on_create(res, &obj));
                         Ok(Written {
                             object: obj,
                             warnings,
@@ -244,7 +245,7 @@ impl GenericStore {
                 Ok(revision) => {
                     set_resource_version(&mut obj, revision);
                     let mut warnings = field_warnings;
-                    warnings.extend(res.strategy.warnings_on_create(&obj));
+                    warnings.extend(warnings_on_create(res, &obj));
                     return Ok(Written {
                         object: obj,
                         warnings,
@@ -268,7 +269,7 @@ impl GenericStore {
         namespace: Option<&str>,
         obj: &Value,
     ) -> Result<()> {
-        let mut errors = validate_object_meta(res, namespace, obj);
+        let mut errors = validate_new_metadata(res, obj);
         errors.extend(res.strategy.validate(obj));
         // Admission reads other objects: only for objects valid on their own (upstream's
         // validating admission runs after validation passed).
@@ -346,7 +347,7 @@ impl GenericStore {
                 res.strategy.prepare_for_update(&mut obj, &old);
                 res.strategy.default(&mut obj);
                 record_update(res, subresource, Some(&old), &mut obj, options)?;
-                errors.extend(validate_object_meta(res, namespace, &obj));
+                errors.extend(validate_metadata_update(res, &obj, &old));
                 errors.extend(res.strategy.validate(&obj));
                 errors.extend(res.strategy.validate_update(&obj, &old));
                 if errors.is_empty() {
@@ -366,12 +367,13 @@ impl GenericStore {
                 }
                 record_update(res, subresource, Some(&old), &mut next, options)?;
                 obj = next;
+                errors.extend(validate_metadata_update(res, &obj, &old));
                 errors.extend(res.strategy.validate_status_update(&obj, &old));
             }
         }
-        errors.extend(check_finalizers(&obj, &old));
         self.invalid_if_any(res, &obj, errors)?;
         if subresource == Subresource::Main {
+            warnings.extend(finalizer_warnings(res, &obj, Some(&old)));
             warnings.extend(res.strategy.warnings_on_update(&obj, &old));
         }
         set_resource_version(&mut obj, current.mod_revision);
@@ -449,39 +451,46 @@ fn prepare_new_metadata(res: &Resource, namespace: Option<&str>, obj: &mut Value
     }
 }
 
-/// `ValidateObjectMeta`: name (or generateName), namespace.
-fn validate_object_meta(res: &Resource, namespace: Option<&str>, obj: &Value) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    match meta::name(obj) {
-        None => errors.push(FieldError::required(
-            "metadata.name",
-            "name or generateName is required",
-        )),
-        Some(name) => {
-            for problem in res.strategy.validate_name(name) {
-                errors.push(FieldError::invalid(
-                    "metadata.name",
-                    &Value::String(name.into()),
-                    &problem,
-                ));
-            }
-        }
-    }
-    if res.def.namespaced() {
-        match namespace {
-            None => errors.push(FieldError::required("metadata.namespace", "")),
-            Some(ns) => {
-                for problem in meta::dns1123_label_problems(ns) {
-                    errors.push(FieldError::invalid(
-                        "metadata.namespace",
-                        &Value::String(ns.into()),
-                        &problem,
-                    ));
-                }
-            }
-        }
-    }
+/// The metadata checks of a create: `ValidateObjectMetaAccessor` with the kind's name rules
+/// (as `customResourceValidator.Validate` runs it). A `generateName` is checked by the same
+/// rules once its trailing `-` is masked (`NameIsDNSSubdomain(name, prefix)`).
+fn validate_new_metadata(res: &Resource, obj: &Value) -> Vec<FieldError> {
+    let name_fn = |name: &str, prefix: bool| match prefix {
+        true => res.strategy.validate_name(&meta::mask_trailing_dash(name)),
+        false => res.strategy.validate_name(name),
+    };
+    objectmeta::validate(obj, res.def.namespaced(), &name_fn)
+}
+
+/// The metadata checks of an update, as often as kube-apiserver runs them for a custom
+/// resource: `rest.BeforeUpdate`'s `validateCommonFields` (`ValidateObjectMetaAccessor` with
+/// path-segment names, then `ValidateObjectMetaAccessorUpdate`), then the kind's own
+/// `ValidateUpdate`, which runs `ValidateObjectMetaAccessorUpdate` again. So a bad label is
+/// three causes of one 422 (whose message, `ToAggregate`, lists it once).
+fn validate_metadata_update(res: &Resource, new: &Value, old: &Value) -> Vec<FieldError> {
+    let name_fn = objectmeta::path_segment_name;
+    let mut errors = objectmeta::validate(new, res.def.namespaced(), &name_fn);
+    let update = objectmeta::validate_update(new, old);
+    errors.extend(update.iter().cloned());
+    errors.extend(update);
     errors
+}
+
+/// The warnings of a create: finalizers, then the kind's.
+fn warnings_on_create(res: &Resource, obj: &Value) -> Vec<String> {
+    let mut warnings = finalizer_warnings(res, obj, None);
+    warnings.extend(res.strategy.warnings_on_create(obj));
+    warnings
+}
+
+/// Warnings about the finalizers a write adds, which kube-apiserver gives custom resources
+/// (apiextensions-apiserver's customresource strategy) and no built-in kind.
+fn finalizer_warnings(res: &Resource, new: &Value, old: Option<&Value>) -> Vec<String> {
+    if res.def.strategic_merge_patch {
+        // Built in (see `ResourceDefinition::strategic_merge_patch`).
+        return Vec::new();
+    }
+    objectmeta::finalizer_warnings(new, old)
 }
 
 /// The resourceVersion precondition of an update.
@@ -521,20 +530,44 @@ fn check_uid(res: &Resource, obj: &Value, old: &Value, name: &str) -> Result<()>
     }
 }
 
-/// Resets server-owned metadata to the old object's (k8s.io/apiserver `rest.BeforeUpdate`).
+/// Resets server-owned metadata to the old object's (k8s.io/apiserver `rest.BeforeUpdate`). A
+/// `deletionTimestamp` is kept once set, a `deletionGracePeriodSeconds` when the body has
+/// none; setting either otherwise is left to validation to refuse (`field is immutable`).
 fn keep_immutable_metadata(obj: &mut Value, old: &Value) {
+    let old_field = |field: &str| {
+        old.get("metadata")
+            .and_then(|m| m.get(field))
+            .filter(|v| !v.is_null())
+            .cloned()
+    };
     for field in [
         "uid",
         "creationTimestamp",
         "generation",
-        "deletionTimestamp",
-        "deletionGracePeriodSeconds",
         "namespace",
         "name",
         "selfLink",
     ] {
-        let value = old.get("metadata").and_then(|m| m.get(field)).cloned();
-        meta::set(obj, field, value);
+        meta::set(obj, field, old_field(field));
+    }
+    for field in ["deletionTimestamp", "deletionGracePeriodSeconds"] {
+        let new = obj.get("metadata").and_then(|m| m.get(field));
+        if new.is_some_and(Value::is_null) {
+            meta::set(obj, field, None);
+        }
+    }
+    if delete::is_deleting(old) {
+        meta::set(obj, "deletionTimestamp", old_field("deletionTimestamp"));
+    }
+    let grace = obj
+        .get("metadata")
+        .and_then(|m| m.get("deletionGracePeriodSeconds"));
+    if grace.is_none() {
+        meta::set(
+            obj,
+            "deletionGracePeriodSeconds",
+            old_field("deletionGracePeriodSeconds"),
+        );
     }
 }
 
@@ -551,28 +584,6 @@ fn copy_field(obj: &mut Value, from: &Value, field: &str) {
             }
         }
     }
-}
-
-/// While an object is being deleted, no finalizer may be added (`ValidateObjectMetaUpdate`).
-fn check_finalizers(new: &Value, old: &Value) -> Vec<FieldError> {
-    if !delete::is_deleting(old) {
-        return Vec::new();
-    }
-    let before = delete::finalizers(old);
-    let added: Vec<String> = delete::finalizers(new)
-        .into_iter()
-        .filter(|f| !before.contains(f))
-        .collect();
-    if added.is_empty() {
-        return Vec::new();
-    }
-    vec![FieldError::forbidden(
-        "metadata.finalizers",
-        &format!(
-            "no new finalizers can be added if the object is being deleted, found new finalizers {}",
-            crate::field::go_strings(&added)
-        ),
-    )]
 }
 
 /// Whether anything outside `metadata` and `status` differs.

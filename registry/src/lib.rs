@@ -12,7 +12,8 @@
 //! - [`selector`]: label and field selectors; [`labelselector`]: `metav1.LabelSelector` in
 //!   objects; [`jsonpath`]: paths of columns and fields.
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
-//! - [`field`]: field validation errors; [`meta`]: object metadata helpers.
+//! - [`field`]: field validation errors; [`meta`]: object metadata helpers;
+//!   [`objectmeta`]: validation of `metadata` on create and update.
 //! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning);
 //!   [`structural`]: structural schemas from Rust types.
 //! - [`admission`]: checks against other objects, after a kind's own validation.
@@ -41,6 +42,7 @@ pub mod labelselector;
 pub mod list;
 pub mod meta;
 pub mod multiclusterservice;
+pub mod objectmeta;
 pub mod pricelist;
 pub mod rbac;
 pub mod resource;

@@ -81,7 +81,10 @@ pub fn dns1123_label_problems(name: &str) -> Vec<String> {
             "must be no more than {DNS1123_LABEL_MAX} characters"
         ));
     }
-    if !is_dns1123_label(name) {
+    if !is_dns1123_label(name) && name.split('.').all(is_dns1123_label) {
+        // A valid subdomain of the right length: only the dots are wrong.
+        problems.push("must not contain dots".into());
+    } else if !is_dns1123_label(name) {
         problems.push(
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \
              '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or \
@@ -105,6 +108,108 @@ pub fn path_segment_problems(name: &str) -> Vec<String> {
         }
     }
     problems
+}
+
+/// k8s.io/apimachinery `path.IsValidPathSegmentPrefix`: a prefix to which a generated suffix
+/// is appended (`generateName`); only the characters are checked.
+pub fn path_segment_prefix_problems(prefix: &str) -> Vec<String> {
+    ['/', '%']
+        .into_iter()
+        .filter(|bad| prefix.contains(*bad))
+        .map(|bad| format!("may not contain '{bad}'"))
+        .collect()
+}
+
+/// k8s.io/apimachinery `maskTrailingDash` (`pkg/api/validation/generic.go`): a `generateName`
+/// is checked as a name once its trailing `-` is masked. Like upstream, the last TWO bytes
+/// are replaced by `a` (`name[:len(name)-2] + "a"`); a character cut in half there becomes
+/// `_` bytes, still invalid in a DNS name and of the same length.
+pub fn mask_trailing_dash(name: &str) -> String {
+    if name.len() <= 1 || !name.ends_with('-') {
+        return name.to_owned();
+    }
+    let mut end = name.len() - 2;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = name.len() - 2 - end;
+    format!("{}{}a", &name[..end], "_".repeat(cut))
+}
+
+/// The rules of a qualified name (`IsQualifiedName`), as `RegexError` words them.
+const QUALIFIED_NAME_RULES: &str = "must consist of alphanumeric characters, '-', '_' or '.', \
+    and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or \
+    '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const QUALIFIED_NAME_MAX: usize = 63;
+const LABEL_VALUE_MAX: usize = 63;
+
+/// k8s.io/apimachinery `pkg/util/validation` `IsQualifiedName`: label keys, annotation keys
+/// (lower-cased first), finalizers — an optional DNS-1123 subdomain prefix and `/`, then a
+/// name of at most 63 characters.
+pub fn qualified_name_problems(value: &str) -> Vec<String> {
+    let parts: Vec<&str> = value.split('/').collect();
+    let (prefix, name) = match parts[..] {
+        [name] => (None, name),
+        [prefix, name] => (Some(prefix), name),
+        _ => {
+            return vec![format!(
+                "a qualified name {QUALIFIED_NAME_RULES} with an optional DNS subdomain prefix \
+                 and '/' (e.g. 'example.com/MyName')"
+            )]
+        }
+    };
+    let mut problems = Vec::new();
+    match prefix {
+        Some("") => problems.push("prefix part must be non-empty".to_owned()),
+        Some(prefix) => problems.extend(
+            dns1123_subdomain_problems(prefix)
+                .into_iter()
+                .map(|p| format!("prefix part {p}")),
+        ),
+        None => {}
+    }
+    if name.is_empty() {
+        problems.push("name part must be non-empty".to_owned());
+    } else if name.len() > QUALIFIED_NAME_MAX {
+        problems.push(format!(
+            "name part must be no more than {QUALIFIED_NAME_MAX} characters"
+        ));
+    }
+    if !is_qualified_name_part(name) {
+        problems.push(format!("name part {QUALIFIED_NAME_RULES}"));
+    }
+    problems
+}
+
+/// k8s.io/apimachinery `pkg/util/validation` `IsValidLabelValue`: empty, or at most 63
+/// characters of a qualified name's name part.
+pub fn label_value_problems(value: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if value.len() > LABEL_VALUE_MAX {
+        problems.push(format!("must be no more than {LABEL_VALUE_MAX} characters"));
+    }
+    if !value.is_empty() && !is_qualified_name_part(value) {
+        problems.push(
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', \
+             '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  \
+             or 'my_value',  or '12345', regex used for validation is \
+             '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+                .into(),
+        );
+    }
+    problems
+}
+
+/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`
+fn is_qualified_name_part(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let inner = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && bytes.iter().all(inner)
+        }
+        _ => false,
+    }
 }
 
 fn is_dns1123_label(s: &str) -> bool {

@@ -196,15 +196,17 @@ impl ApiError {
         } else {
             format!("{kind}.{group}")
         };
-        let aggregate = match errors {
-            [one] => one.to_string(),
-            many => format!(
-                "[{}]",
-                many.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+        // Upstream's `ErrorList.ToAggregate` drops exact repeats from the message (the causes
+        // keep them: a custom resource's update checks its metadata more than once).
+        let mut messages: Vec<String> = Vec::with_capacity(errors.len());
+        for message in errors.iter().map(ToString::to_string) {
+            if !messages.contains(&message) {
+                messages.push(message);
+            }
+        }
+        let aggregate = match messages.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
         };
         let causes = errors
             .iter()
