@@ -2,4 +2,7 @@
 //! services on child clusters and collect inventory and cost.
 //!
 //! # Layout
-//! Empty until the fleet API exists; controllers reach other clusters only through kube-rs.
+//! Empty: the fleet API exists (`registry/`), and its controllers come with the controller
+//! runtime (the garbage collector lives in `registry/src/gc.rs` and ClusterRole aggregation in
+//! `apiserver/src/authorization/rbac.rs` until they move here). Controllers will reach other
+//! clusters only through kube-rs.

@@ -2,4 +2,4 @@
 //! `registry` and `storage`, plus a simulated Cluster API infrastructure provider.
 //!
 //! # Layout
-//! Empty until the serving machinery exists.
+//! Empty: the simulator is not built yet.

@@ -4,8 +4,10 @@
 //! Reproduces kube-apiserver's `plugin/pkg/auth/authorizer/rbac/rbac.go` (decisions, reasons,
 //! `RulesFor`), `pkg/registry/rbac/validation/rule.go` (`DefaultRuleResolver`: which bindings
 //! apply to a user) and `pkg/apis/rbac/v1/evaluation_helpers.go` (rule matching). ClusterRole
-//! aggregation, upstream a controller that overwrites `.rules`
-//! (`pkg/controller/clusterroleaggregation`), is computed by the index instead.
+//! aggregation (upstream `pkg/controller/clusterroleaggregation`, which overwrites `.rules`):
+//! the index computes the aggregated rules, so decisions follow at once, and
+//! [`Policy::aggregations`] hands them to the server's aggregation controller
+//! (`apiserver/src/authorization/rbac.rs`), which writes them into the aggregating roles.
 
 use std::collections::BTreeMap;
 use std::fmt;
