@@ -703,7 +703,8 @@ async fn field_validation_warns_by_default_refuses_when_strict_and_prunes(backen
     assert_eq!(status["reason"], "BadRequest", "{status}");
     assert_eq!(
         status["message"],
-        r#"strict decoding error: unknown field "bogus", unknown field "spec.bogus""#,
+        // handlers/rest.go transformDecodeError: the body's kind and version, then the error.
+        r#"ClusterDeployment in version "v1alpha1" cannot be handled as a ClusterDeployment: strict decoding error: unknown field "bogus", unknown field "spec.bogus""#,
         "{status}"
     );
     assert_eq!(status_of(&client, &object_path("b")).await, 404);
@@ -725,7 +726,18 @@ async fn field_validation_warns_by_default_refuses_when_strict_and_prunes(backen
     )
     .send(&client)
     .await;
-    assert_eq!(patched.status, 400, "{}", patched.text());
+    // handlers/patch.go: a strict error of a patch is 422 on `patch`, quoting the patched
+    // object.
+    assert_eq!(patched.status, 422, "{}", patched.text());
+    let status = patched.json();
+    assert_eq!(status["reason"], "Invalid", "{status}");
+    assert_eq!(status["details"]["causes"][0]["field"], "patch", "{status}");
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(r#" "" is invalid: patch: Invalid value: "{"#)
+            && message.ends_with(r#"}": strict decoding error: unknown field "bogus""#),
+        "{message}"
+    );
 }
 
 async fn strategic_merge_patch_is_an_unsupported_media_type_listing_the_accepted_ones(

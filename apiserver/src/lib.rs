@@ -293,11 +293,7 @@ impl ApiServer {
                     .await
                     .unwrap_or_else(|e| response::error(&e))
             }
-            _ if !read_only => response::error(&ApiError::new(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-            )),
+            _ if !read_only => response::error(&ApiError::method_not_allowed_on_route()),
             Target::Root { legacy } => self.discovery.root(legacy, req.headers()),
             Target::Group(group) => self.discovery.group(&group),
             Target::GroupVersion { group, version } => {

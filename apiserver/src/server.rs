@@ -22,6 +22,14 @@ use crate::ApiServer;
 const MAX_CONCURRENT_STREAMS: u32 = 2000;
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The request head an HTTP/1.1 connection may send: Go's `DefaultMaxHeaderBytes` (1 MiB,
+/// what kube-apiserver sets) plus the 4096 bytes of bufio slack Go reads before it answers
+/// 431 Request Header Fields Too Large.
+const MAX_HEADER_BYTES_HTTP1: usize = (1 << 20) + 4096;
+/// The header list an HTTP/2 stream may send: Go's http2 server advertises the same 1 MiB
+/// plus 32 bytes for each of ten fields (`SETTINGS_MAX_HEADER_LIST_SIZE` 1,048,896), and
+/// answers a longer list with 431.
+const MAX_HEADER_LIST_SIZE_HTTP2: u32 = (1 << 20) + 10 * 32;
 /// How long shutdown waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -81,10 +89,14 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .max_buf_size(MAX_HEADER_BYTES_HTTP1);
     builder
         .http2()
         .timer(TokioTimer::new())
+        .max_header_list_size(MAX_HEADER_LIST_SIZE_HTTP2)
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .keep_alive_interval(Some(Duration::from_secs(30)));
     let builder = Arc::new(builder);

@@ -11,7 +11,7 @@ use serde_json::Value;
 use storage::{Codec, KeyValue, Revision, Store};
 
 use crate::delete;
-use crate::field::FieldError;
+use crate::field::{go_quote, FieldError};
 use crate::fieldmanager;
 use crate::meta;
 use crate::objectmeta;
@@ -61,6 +61,23 @@ pub struct WriteOptions {
     /// entry); `None` leaves managed fields as the object carries them (server-side apply has
     /// already recorded its `Apply` entry; in-process writers such as the garbage collector).
     pub manager: Option<String>,
+    /// What strict decoding found in the request's body before the schema was consulted —
+    /// its duplicate fields ([`crate::duplicates`]) — reported ahead of the unknown fields
+    /// under `fieldValidation`.
+    pub decoding_errors: Vec<String>,
+    /// Where the object came from, which decides how strict decoding refuses it.
+    pub decoded_from: DecodedFrom,
+}
+
+/// The request body an object was decoded from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DecodedFrom {
+    /// The object itself (create, update): strict errors are 400 (`transformDecodeError`).
+    #[default]
+    Body,
+    /// A JSON or merge patch applied to the stored object: strict errors are 422 on `patch`
+    /// with the patched object (handlers/patch.go).
+    Patch,
 }
 
 /// What a write by `manager` through `subresource` of `res` is to the field manager: the
@@ -100,20 +117,50 @@ fn record_update(
         .map_err(|e| ApiError::bad_request(format!("failed to update managed fields: {e}")))
 }
 
-/// Drops undeclared fields from `obj`; refuses them under `Strict`, else returns warnings
-/// (none under `Ignore`).
+/// Drops undeclared fields from `obj`; refuses them and the body's duplicate fields under
+/// `Strict`, else returns them as warnings (none under `Ignore`). Messages and order are the
+/// custom resource handler's: duplicates in document order, then unknown `metadata` fields,
+/// then the other unknown fields sorted.
 fn check_fields(res: &Resource, obj: &mut Value, options: &WriteOptions) -> Result<Vec<String>> {
-    let unknown = schema::prune(obj, res.def.schema.as_ref());
-    let messages: Vec<String> = unknown
+    let decoded = (options.field_validation == FieldValidation::Strict
+        && options.decoded_from == DecodedFrom::Patch)
+        .then(|| serde_json::to_string(&*obj).unwrap_or_default());
+    let mut unknown = schema::prune(obj, res.def.schema.as_ref());
+    unknown.sort_by_key(|path| (!path.starts_with("metadata."), path.clone()));
+    let messages: Vec<String> = options
+        .decoding_errors
         .iter()
-        .map(|field| format!("unknown field {field:?}"))
+        .cloned()
+        .chain(
+            unknown
+                .iter()
+                .map(|field| format!("unknown field {}", go_quote(field))),
+        )
         .collect();
     match options.field_validation {
         _ if messages.is_empty() => Ok(Vec::new()),
-        FieldValidation::Strict => Err(ApiError::bad_request(format!(
-            "strict decoding error: {}",
-            messages.join(", ")
-        ))),
+        FieldValidation::Strict => {
+            let error = format!("strict decoding error: {}", messages.join(", "));
+            Err(match decoded {
+                // handlers/patch.go: an Invalid error of no kind and no name on `patch`.
+                Some(patched) => ApiError::invalid(
+                    "",
+                    "",
+                    "",
+                    &[FieldError::invalid_raw(
+                        "patch",
+                        &go_quote(&patched),
+                        &error,
+                    )],
+                ),
+                // handlers/rest.go transformDecodeError.
+                None => ApiError::bad_request(format!(
+                    "{kind} in version {version} cannot be handled as a {kind}: {error}",
+                    kind = res.def.kind,
+                    version = go_quote(&res.def.version),
+                )),
+            })
+        }
         FieldValidation::Warn => Ok(messages),
         FieldValidation::Ignore => Ok(Vec::new()),
     }
@@ -486,8 +533,7 @@ fn warnings_on_create(res: &Resource, obj: &Value) -> Vec<String> {
 /// Warnings about the finalizers a write adds, which kube-apiserver gives custom resources
 /// (apiextensions-apiserver's customresource strategy) and no built-in kind.
 fn finalizer_warnings(res: &Resource, new: &Value, old: Option<&Value>) -> Vec<String> {
-    if res.def.strategic_merge_patch {
-        // Built in (see `ResourceDefinition::strategic_merge_patch`).
+    if res.def.built_in() {
         return Vec::new();
     }
     objectmeta::finalizer_warnings(new, old)

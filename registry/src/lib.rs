@@ -15,7 +15,8 @@
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers;
 //!   [`objectmeta`]: validation of `metadata` on create and update.
 //! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning);
-//!   [`structural`]: structural schemas from Rust types.
+//!   [`duplicates`]: repeated keys of request bodies; [`structural`]: structural schemas
+//!   from Rust types.
 //! - [`admission`]: checks against other objects, after a kind's own validation.
 //! - [`fieldmanager`]: server-side apply and managed fields.
 //! - [`strategic`]: strategic merge patch for built-in kinds.
@@ -32,6 +33,7 @@ pub mod clusterdeployment;
 pub mod clustertemplate;
 pub mod credential;
 pub mod delete;
+pub mod duplicates;
 pub mod field;
 pub mod fieldmanager;
 pub mod fleet;
@@ -59,7 +61,7 @@ pub mod watch;
 
 pub use catalog::Catalog;
 pub use delete::{DeleteOptions, Deleted, Preconditions, Propagation};
-pub use generic::{GenericStore, Subresource, WriteOptions, Written};
+pub use generic::{DecodedFrom, GenericStore, Subresource, WriteOptions, Written};
 pub use list::{ListRequest, ObjectList, ReadAt};
 pub use resource::{GroupResource, Resource, ResourceDefinition, Scope};
 pub use schema::FieldValidation;

@@ -113,6 +113,12 @@ pub struct ResourceDefinition {
 }
 
 impl ResourceDefinition {
+    /// Served as kube-apiserver serves its own kinds (go-restful routes, protobuf bodies,
+    /// typed decoding), not as the custom resource handler serves CRDs.
+    pub fn built_in(&self) -> bool {
+        self.strategic_merge_patch || self.create_only
+    }
+
     /// A definition with the given names, no subresources, schema or columns.
     pub fn new(group: &str, version: &str, kind: &str, plural: &str, scope: Scope) -> Self {
         ResourceDefinition {

@@ -245,6 +245,22 @@ impl ApiError {
         .with_details(StatusDetails::default())
     }
 
+    /// 405 for a method a route does not serve: what kube-apiserver's go-restful routes (built-in
+    /// kinds, discovery) answer, with empty details.
+    pub fn method_not_allowed_on_route() -> Self {
+        ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(StatusDetails::default())
+    }
+
+    /// 400 for an update or patch of a custom resource's collection (handlers/namer.go).
+    pub fn name_must_be_provided() -> Self {
+        ApiError::bad_request("name must be provided")
+    }
+
     /// 405 for a verb a resource does not support (the custom resource handler's message).
     pub fn method_not_allowed(verb: &str, resource: &GroupResource) -> Self {
         ApiError::new(

@@ -7,7 +7,7 @@ use http::HeaderMap;
 use http_body_util::combinators::BoxBody;
 use http_body_util::BodyExt;
 use registry::field::FieldError;
-use registry::{ApiError, ResourceDefinition};
+use registry::{ApiError, FieldValidation, ResourceDefinition, WriteOptions};
 use serde_json::Value;
 
 use crate::negotiation;
@@ -86,16 +86,19 @@ async fn drain(body: &mut BoxBody<Bytes, hyper::Error>, mut read: usize) -> bool
 }
 
 /// Reads a JSON object of the resource `def` for create or update, with the messages of
-/// k8s.io/apiserver `handlers/rest.go` `transformDecodeError` for custom resources.
+/// k8s.io/apiserver `handlers/rest.go` `transformDecodeError` for custom resources. Unless
+/// `options` ignore field validation, the body's duplicate fields go into
+/// `options.decoding_errors` (strict decoding reports them with the unknown fields).
 pub async fn read_object(
     body: BoxBody<Bytes, hyper::Error>,
     headers: &HeaderMap,
     def: &ResourceDefinition,
+    options: &mut WriteOptions,
 ) -> Result<Value, ApiError> {
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let built_in = def.strategic_merge_patch || def.create_only;
+    let built_in = def.built_in();
     let body_type = negotiation::body_type(content_type, built_in)?;
     let bytes = read_bytes(body).await?;
     if body_type == negotiation::BodyType::Protobuf {
@@ -133,6 +136,9 @@ pub async fn read_object(
         )));
     }
     check_type(&object, def)?;
+    if options.field_validation != FieldValidation::Ignore {
+        options.decoding_errors = registry::duplicates::duplicate_field_errors(&bytes);
+    }
     Ok(object)
 }
 

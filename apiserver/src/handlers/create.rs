@@ -11,8 +11,8 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let namespace = call.namespace().map(str::to_owned);
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
-    let options = options::write_options(&call.query, &call.headers, "CreateOptions")?;
-    let object = body::read_object(call.body, &call.headers, &resource.def).await?;
+    let mut options = options::write_options(&call.query, &call.headers, "CreateOptions")?;
+    let object = body::read_object(call.body, &call.headers, &resource.def, &mut options).await?;
     // rest.EnsureObjectNamespaceMatchesRequestNamespace
     if let (Some(url), Some(body)) = (namespace.as_deref(), meta::namespace(&object)) {
         if url != body {

@@ -158,6 +158,8 @@ pub(crate) async fn serve(
     };
     let verb = request.verb;
     let create_only = resource.def.create_only;
+    let built_in = resource.def.built_in();
+    let named = request.name.is_some();
     let call = Call {
         server,
         resource,
@@ -172,18 +174,36 @@ pub(crate) async fn serve(
         ("create", Subresource::Main) if create_only && call.request.name.is_none() => {
             review::handle(call).await
         }
-        (verb, _) if create_only => Err(ApiError::method_not_allowed(
-            verb,
-            &call.resource.def.group_resource(),
-        )),
+        _ if create_only => Err(ApiError::method_not_allowed_on_route()),
+        // Built-in kinds have go-restful routes: a method a path has no route for is 405.
+        ("create", _) | ("update", _) | ("patch", _) if built_in && named == (verb == "create") => {
+            Err(ApiError::method_not_allowed_on_route())
+        }
         ("get", _) => get::handle(call).await,
         ("list", Subresource::Main) => list::handle(call).await,
-        ("watch", Subresource::Main) if call.request.name.is_none() => watch::handle(call).await,
-        ("create", Subresource::Main) if call.request.name.is_none() => create::handle(call).await,
+        ("watch", Subresource::Main) if !named => watch::handle(call).await,
+        // The custom resource handler creates from a POST to an object's path too, named by
+        // the body (handlers/create.go ignores the path's name).
+        ("create", Subresource::Main) => create::handle(call).await,
+        ("update", _) if !named => Err(ApiError::name_must_be_provided()),
         ("update", _) => update::handle(call).await,
-        ("patch", _) if call.request.name.is_some() => patch::handle(call).await,
+        ("patch", _) if !named => {
+            // The patch type is checked before the name (customresource_handler.go).
+            if !call.resource.def.patch_types().iter().any(|t| {
+                call.header(http::header::CONTENT_TYPE)
+                    .and_then(|c| c.split(';').next())
+                    .is_some_and(|c| c.trim().eq_ignore_ascii_case(t))
+            }) {
+                return Err(ApiError::unsupported_media_type(
+                    call.resource.def.patch_types(),
+                ));
+            }
+            Err(ApiError::name_must_be_provided())
+        }
+        ("patch", _) => patch::handle(call).await,
         ("delete", Subresource::Main) => delete::handle(call).await,
         ("deletecollection", Subresource::Main) => delete::collection(call).await,
+        _ if built_in => Err(ApiError::method_not_allowed_on_route()),
         (verb, _) => Err(ApiError::method_not_allowed(
             verb,
             &call.resource.def.group_resource(),

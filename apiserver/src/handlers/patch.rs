@@ -5,7 +5,7 @@
 //! `metadata.resourceVersion` is an optimistic lock; otherwise conflicts are retried.
 
 use http::{Response, StatusCode};
-use registry::{meta, ApiError};
+use registry::{meta, ApiError, DecodedFrom, FieldValidation};
 use serde_json::Value;
 
 use super::{body, escalation, options, renderer, Call};
@@ -43,14 +43,27 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             ))
         }
     };
-    let options = options::write_options(&call.query, &call.headers, "PatchOptions")?;
+    let mut options = options::write_options(&call.query, &call.headers, "PatchOptions")?;
     options::check_no_force(&call.query)?;
+    options.decoded_from = DecodedFrom::Patch;
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
     let bytes = body::read_bytes(call.body).await?;
     let patch: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    // handlers/patch.go decodes merge and JSON patches strictly too: their duplicate fields
+    // come before the patched object's unknown fields (a JSON patch's with a prefix).
+    if options.field_validation != FieldValidation::Ignore {
+        let duplicates = registry::duplicates::duplicate_field_errors(&bytes);
+        options.decoding_errors = match patch_type {
+            PatchType::Json => duplicates
+                .iter()
+                .map(|e| format!("json patch {e}"))
+                .collect(),
+            PatchType::Merge | PatchType::Strategic => duplicates,
+        };
+    }
     let store = &call.server.store;
     let mut attempt = 0;
     loop {

@@ -73,8 +73,8 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let def = call.resource.def.clone();
     // Validated as for any create (dryRun, fieldManager, fieldValidation); nothing is stored
     // either way.
-    options::write_options(&call.query, &call.headers, "CreateOptions")?;
-    let object = body::read_object(call.body, &call.headers, &def).await?;
+    let mut options = options::write_options(&call.query, &call.headers, "CreateOptions")?;
+    let object = body::read_object(call.body, &call.headers, &def, &mut options).await?;
     let server = call.server;
     let authorizer = server.access.authorizer.as_ref();
     let user = &call.user;

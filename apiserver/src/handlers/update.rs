@@ -11,8 +11,8 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
-    let options = options::write_options(&call.query, &call.headers, "UpdateOptions")?;
-    let object = body::read_object(call.body, &call.headers, &resource.def).await?;
+    let mut options = options::write_options(&call.query, &call.headers, "UpdateOptions")?;
+    let object = body::read_object(call.body, &call.headers, &resource.def, &mut options).await?;
     check_name(&object, &name, namespace.as_deref())?;
     if resource.def.group == registry::rbac::GROUP {
         let old = call
