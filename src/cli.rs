@@ -49,7 +49,24 @@ pub struct UpArgs {
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub etcd_compaction_interval: std::time::Duration,
     #[command(flatten)]
+    pub encryption: EncryptionArgs,
+    #[command(flatten)]
     pub access: AccessArgs,
+}
+
+/// Encryption at rest, with kube-apiserver's flag names.
+#[derive(Debug, Args, Clone)]
+pub struct EncryptionArgs {
+    /// Encrypt stored objects as this EncryptionConfiguration (apiserver.config.k8s.io/v1)
+    /// says: `resources[].resources` names what (`credentials.fleet.k0rdent.io`,
+    /// `*.fleet.k0rdent.io`, `*.*`), `providers` how — `aesgcm` (keys of 16, 24 or 32 bytes)
+    /// or `identity`; the first provider writes, every one reads.
+    #[arg(long)]
+    pub encryption_provider_config: Option<PathBuf>,
+    /// Follow changes of --encryption-provider-config (checked every 5 seconds); a file that
+    /// does not load leaves the configuration in force as it was.
+    #[arg(long)]
+    pub encryption_provider_config_automatic_reload: bool,
 }
 
 /// Authentication, authorization and audit, with kube-apiserver's flag names.
@@ -145,6 +162,8 @@ pub struct ServeArgs {
     /// (kube-apiserver's flag; e.g. `5m`, `30s`; `0` disables compaction).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub etcd_compaction_interval: std::time::Duration,
+    #[command(flatten)]
+    pub encryption: EncryptionArgs,
     #[command(flatten)]
     pub access: AccessArgs,
 }

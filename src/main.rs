@@ -2,6 +2,7 @@
 
 mod access;
 mod cli;
+mod encryption;
 mod kubeconfig;
 mod serve;
 mod up;

@@ -9,7 +9,7 @@ use apiserver::tls::{DynamicTls, TlsFiles, TlsPaths};
 use apiserver::ApiServer;
 use registry::gc::GarbageCollector;
 use registry::{Catalog, GenericStore};
-use storage::{Codec, Compactor, EmbeddedOptions, EmbeddedStore, EtcdOptions, EtcdStore, Store};
+use storage::{Codecs, Compactor, EmbeddedOptions, EmbeddedStore, EtcdOptions, EtcdStore, Store};
 use tokio::net::TcpListener;
 
 use crate::cli::AccessArgs;
@@ -66,6 +66,9 @@ pub enum Error {
     /// The built-in objects (bootstrap RBAC policy, default PriceList) could not be written.
     #[error("creating the built-in objects: {0}")]
     Bootstrap(String),
+    /// `--encryption-provider-config` does not load (kube-apiserver's messages).
+    #[error("{0}")]
+    Encryption(storage::ConfigError),
     /// The server stopped with an error.
     #[error("serving")]
     Serve(#[source] std::io::Error),
@@ -145,6 +148,10 @@ pub struct Serving<'a> {
     pub compaction_interval: std::time::Duration,
     pub garbage_collector: bool,
     pub access: &'a AccessArgs,
+    /// How each resource is sealed (`--encryption-provider-config`).
+    pub codecs: Codecs,
+    /// The encryption configuration file to follow, if any.
+    pub follow_encryption: Option<PathBuf>,
     /// The client CA came from the command line (not from the host cluster).
     pub client_ca_from_flags: bool,
     /// Called once the bootstrap policy exists and RBAC is synced, before the server accepts
@@ -179,7 +186,13 @@ pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
         tls.clone(),
         serving.tls_paths.clone(),
     )));
-    let generic = GenericStore::new(serving.store.clone(), Codec::plain(), serving.prefix);
+    let generic = GenericStore::new(serving.store.clone(), serving.codecs, serving.prefix);
+    let _encryption_reloader = serving.follow_encryption.map(|path| {
+        AbortOnDrop(tokio::spawn(crate::encryption::follow(
+            path,
+            generic.clone(),
+        )))
+    });
     registry::rbac::bootstrap::ensure(&generic, &catalog)
         .await
         .map_err(|e| Error::Bootstrap(e.to_string()))?;

@@ -4,11 +4,11 @@
 //! Objects are stored as JSON inside the [`Codec`] envelope, without `resourceVersion`: it is
 //! the key's `mod_revision` and is set on every object read back.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use serde_json::Value;
-use storage::{Codec, KeyValue, Revision, Store};
+use storage::{Codec, Codecs, KeyValue, Revision, Store};
 
 use crate::delete;
 use crate::field::{go_quote, FieldError};
@@ -26,7 +26,9 @@ const GENERATE_NAME_ATTEMPTS: usize = 8;
 #[derive(Debug, Clone)]
 pub struct GenericStore {
     store: Arc<dyn Store>,
-    codec: Codec,
+    /// How each resource's values are sealed (encryption at rest); replaced when the
+    /// encryption configuration is reloaded, shared by every clone.
+    codecs: Arc<RwLock<Codecs>>,
     root: String,
 }
 
@@ -168,10 +170,10 @@ fn check_fields(res: &Resource, obj: &mut Value, options: &WriteOptions) -> Resu
 
 impl GenericStore {
     /// A store keeping objects under `root` (e.g. `/registry`).
-    pub fn new(store: Arc<dyn Store>, codec: Codec, root: &str) -> Self {
+    pub fn new(store: Arc<dyn Store>, codecs: impl Into<Codecs>, root: &str) -> Self {
         GenericStore {
             store,
-            codec,
+            codecs: Arc::new(RwLock::new(codecs.into())),
             root: root.trim_end_matches('/').to_owned(),
         }
     }
@@ -204,27 +206,54 @@ impl GenericStore {
         format!("{}{name}", self.prefix(res, namespace))
     }
 
+    /// Seals values with `codecs` from now on (a reloaded encryption configuration).
+    pub fn set_codecs(&self, codecs: Codecs) {
+        *self.codecs.write().unwrap_or_else(|p| p.into_inner()) = codecs;
+    }
+
+    /// The codec of the resource a key belongs to: `ROOT/<group or core>/<plural>/…`.
+    fn codec(&self, key: &str) -> Codec {
+        let rest = key
+            .strip_prefix(&self.root)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or_default();
+        let mut parts = rest.splitn(3, '/');
+        let group = match parts.next().unwrap_or_default() {
+            "core" => "",
+            group => group,
+        };
+        let resource = parts.next().unwrap_or_default();
+        let codecs = self.codecs.read().unwrap_or_else(|p| p.into_inner());
+        codecs.codec(group, resource).clone()
+    }
+
     /// Decodes a stored object and sets its `resourceVersion`.
     pub fn decode(&self, kv: &KeyValue) -> Result<Value> {
-        let json = self
-            .codec
-            .open(&kv.key, &kv.value)
+        self.decode_checked(kv).map(|(obj, _)| obj)
+    }
+
+    /// Decodes a stored object and says whether its value is stale: sealed otherwise than its
+    /// resource's codec seals now (another key, or plain text where encryption is on).
+    pub fn decode_checked(&self, kv: &KeyValue) -> Result<(Value, bool)> {
+        let opened = self
+            .codec(&kv.key)
+            .open_checked(&kv.key, &kv.value)
             .map_err(|e| ApiError::internal(format!("decoding {}: {e}", kv.key)))?;
-        let mut obj: Value = serde_json::from_slice(&json)
+        let mut obj: Value = serde_json::from_slice(&opened.json)
             .map_err(|e| ApiError::internal(format!("decoding {}: {e}", kv.key)))?;
         meta::set(
             &mut obj,
             "resourceVersion",
             Some(Value::String(kv.mod_revision.to_string())),
         );
-        Ok(obj)
+        Ok((obj, opened.stale))
     }
 
     pub(crate) fn encode(&self, key: &str, obj: &Value) -> Result<Bytes> {
         let mut stored = obj.clone();
         meta::set(&mut stored, "resourceVersion", None);
         let json = serde_json::to_vec(&stored).map_err(ApiError::internal)?;
-        self.codec
+        self.codec(key)
             .seal(key, &json)
             .map_err(|e| ApiError::internal(format!("encoding {key}: {e}")))
     }
@@ -381,7 +410,7 @@ impl GenericStore {
             .get(&key)
             .await
             .map_err(|e| ApiError::from_storage(e, &gr, name))?;
-        let old = self.decode(&current)?;
+        let (old, stale) = self.decode_checked(&current)?;
         check_resource_version(res, &obj, current.mod_revision, name)?;
         check_uid(res, &obj, &old, name)?;
         let mut errors = Vec::new();
@@ -424,8 +453,9 @@ impl GenericStore {
             warnings.extend(res.strategy.warnings_on_update(&obj, &old));
         }
         set_resource_version(&mut obj, current.mod_revision);
-        if obj == old {
-            // Nothing changed: no write, the resourceVersion stays (as in GuaranteedUpdate).
+        if obj == old && !stale {
+            // Nothing changed: no write, the resourceVersion stays (as in GuaranteedUpdate,
+            // which writes a stale value anyway, to move it to the current key).
             return Ok(Written {
                 object: old,
                 warnings,
@@ -644,3 +674,6 @@ fn spec_changed(new: &Value, old: &Value) -> bool {
     };
     strip(new) != strip(old)
 }
+
+#[cfg(test)]
+mod encryption_tests;

@@ -11,11 +11,14 @@
 //! - [`etcd`]: the etcd backend (production).
 //! - [`embedded`]: the embedded backend on redb (`fleet-apiserver up`, tests, laptops).
 //! - [`envelope`]: the versioned envelope around stored objects (encoding, encryption).
+//! - [`encryption`]: which resources are encrypted with which keys (kube-apiserver's
+//!   `EncryptionConfiguration`).
 //! - [`compactor`]: periodic compaction keeping a window of history.
 //! - `testing` (feature `testing`): a real etcd process for tests and benchmarks.
 
 pub mod compactor;
 pub mod embedded;
+pub mod encryption;
 pub mod envelope;
 pub mod error;
 pub mod etcd;
@@ -25,7 +28,8 @@ pub mod testing;
 
 pub use compactor::{Compactor, DEFAULT_HISTORY_WINDOW};
 pub use embedded::{EmbeddedOptions, EmbeddedStore};
-pub use envelope::Codec;
+pub use encryption::{Codecs, ConfigError};
+pub use envelope::{Codec, Provider};
 pub use error::{Error, Result};
 pub use etcd::{EtcdOptions, EtcdStore, EtcdTls};
 pub use store::{

@@ -294,6 +294,11 @@ impl TestServer {
         &self.data_dir
     }
 
+    /// The etcd of [`Backend::Etcd`].
+    pub fn etcd(&self) -> Option<&EtcdServer> {
+        self.etcd.as_ref()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
