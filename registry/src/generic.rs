@@ -536,19 +536,30 @@ fn validate_new_metadata(res: &Resource, obj: &Value) -> Vec<FieldError> {
         true => res.strategy.validate_name(&meta::mask_trailing_dash(name)),
         false => res.strategy.validate_name(name),
     };
-    objectmeta::validate(obj, res.def.namespaced(), &name_fn)
+    let mut errors = objectmeta::validate(obj, res.def.namespaced(), &name_fn);
+    if res.def.built_in() {
+        errors.extend(objectmeta::kube_finalizer_names(obj));
+    }
+    errors
 }
 
-/// The metadata checks of an update, as often as kube-apiserver runs them for a custom
-/// resource: `rest.BeforeUpdate`'s `validateCommonFields` (`ValidateObjectMetaAccessor` with
-/// path-segment names, then `ValidateObjectMetaAccessorUpdate`), then the kind's own
-/// `ValidateUpdate`, which runs `ValidateObjectMetaAccessorUpdate` again. So a bad label is
-/// three causes of one 422 (whose message, `ToAggregate`, lists it once).
+/// The metadata checks of an update, as often and in the order kube-apiserver 1.33 runs them:
+/// `rest.BeforeUpdate`'s `validateCommonFields` (`ValidateObjectMetaAccessor` with path-segment
+/// names, then `ValidateObjectMetaAccessorUpdate`), then the kind's `ValidateUpdate` — for a
+/// custom resource `ValidateObjectMetaAccessorUpdate` once more (a bad label is three causes),
+/// for a built-in kind its `ValidateX` and `ValidateXUpdate`, which runs `ValidateX` again
+/// before `ValidateObjectMetaUpdate` (five causes; kubernetes#132550 dropped the repeat after
+/// 1.33). The 422's message (`ToAggregate`) lists each error once.
 fn validate_metadata_update(res: &Resource, new: &Value, old: &Value) -> Vec<FieldError> {
     let name_fn = objectmeta::path_segment_name;
     let mut errors = objectmeta::validate(new, res.def.namespaced(), &name_fn);
     let update = objectmeta::validate_update(new, old);
     errors.extend(update.iter().cloned());
+    if res.def.built_in() {
+        let own = validate_new_metadata(res, new);
+        errors.extend(own.iter().cloned());
+        errors.extend(own);
+    }
     errors.extend(update);
     errors
 }

@@ -167,6 +167,23 @@ pub fn validate_update(new: &Value, old: &Value) -> Vec<FieldError> {
     errors
 }
 
+/// What k8s.io/kubernetes `pkg/apis/core/validation` `ValidateObjectMeta` adds for built-in
+/// kinds (`validateKubeFinalizerName`): a finalizer without a `/` must be a standard one.
+pub fn kube_finalizer_names(obj: &Value) -> Vec<FieldError> {
+    finalizers(obj)
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.contains('/') && !STANDARD_FINALIZERS.contains(&f.as_str()))
+        .map(|(i, f)| {
+            invalid_string(
+                &format!("metadata.finalizers[{i}]"),
+                f,
+                "name is neither a standard finalizer name nor is it fully qualified",
+            )
+        })
+        .collect()
+}
+
 /// The warnings about finalizers `new` adds to `old` (all of them on create) that custom
 /// resources get (apiextensions-apiserver `customresource` `validateKubeFinalizerName`):
 /// malformed names, and names without a domain and path.

@@ -196,31 +196,46 @@ async fn deleting_objects_keep_their_marks_and_refuse_new_finalizers() {
 }
 
 #[tokio::test]
-async fn custom_kinds_warn_about_finalizers_and_built_in_kinds_do_not() {
-    for (built_in, want) in [
+async fn custom_kinds_warn_about_finalizers_without_a_domain_and_built_in_kinds_refuse_them() {
+    let (_dir, custom, res) = store(false).await;
+    let ns = Some("team-a");
+    let options = WriteOptions::default();
+    let obj = metadata(json!({"finalizers": ["hold"]}));
+    let created = custom.create(&res, ns, obj, &options).await.unwrap();
+    assert_eq!(
+        created.warnings,
+        [
+            "metadata.finalizers: \"hold\": prefer a domain-qualified finalizer name to avoid \
+          accidental conflicts with other finalizer writers"
+        ]
+    );
+    let mut more = created.object.clone();
+    more["metadata"]["finalizers"] = json!(["hold", "keep.example.com"]);
+    let updated = custom
+        .update(&res, ns, "web", more, Subresource::Main, &options)
+        .await
+        .unwrap();
+    assert_eq!(updated.warnings.len(), 1);
+
+    // pkg/apis/core/validation `validateKubeFinalizerName`: built-in kinds refuse a finalizer
+    // without a `/` that is not a standard one, and warn about nothing.
+    let (_built_in_dir, built_in, res) = store(true).await;
+    let obj = metadata(json!({"finalizers": ["hold", "orphan", "example.com/keep"]}));
+    let error = built_in.create(&res, ns, obj, &options).await.unwrap_err();
+    assert_eq!(
+        error_causes(error),
         (
-            false,
-            vec![
-                "metadata.finalizers: \"hold\": prefer a domain-qualified finalizer name to avoid \
-             accidental conflicts with other finalizer writers",
-            ],
-        ),
-        (true, vec![]),
-    ] {
-        let (_dir, store, res) = store(built_in).await;
-        let ns = Some("team-a");
-        let options = WriteOptions::default();
-        let obj = metadata(json!({"finalizers": ["hold"]}));
-        let created = store.create(&res, ns, obj, &options).await.unwrap();
-        assert_eq!(created.warnings, want);
-        let mut more = created.object.clone();
-        more["metadata"]["finalizers"] = json!(["hold", "keep.example.com"]);
-        let updated = store
-            .update(&res, ns, "web", more, Subresource::Main, &options)
-            .await
-            .unwrap();
-        assert_eq!(updated.warnings.len(), usize::from(!built_in), "{built_in}");
-    }
+            422,
+            vec![cause(
+                "metadata.finalizers[0]",
+                "FieldValueInvalid",
+                "Invalid value: \"hold\": name is neither a standard finalizer name nor is it fully qualified"
+            )]
+        )
+    );
+    let obj = metadata(json!({"finalizers": ["example.com/keep"]}));
+    let created = built_in.create(&res, ns, obj, &options).await.unwrap();
+    assert!(created.warnings.is_empty());
 }
 
 /// Labels and annotations of `metadata:` blocks in a YAML file with two-space indentation
