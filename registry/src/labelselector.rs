@@ -200,9 +200,11 @@ fn validate_label_name(key: &str, path: &str) -> Vec<FieldError> {
 
 // Label keys and values are checked as the label selector parser checks them
 // (`crate::selector`), with upstream's messages.
-use crate::selector::{label_key_problems, label_value_problems};
 #[cfg(test)]
-use crate::selector::{LABEL_KEY_FORMAT, LABEL_VALUE_FORMAT};
+use crate::meta::{
+    LABEL_VALUE_RULES as LABEL_VALUE_FORMAT, QUALIFIED_NAME_RULES as LABEL_KEY_FORMAT,
+};
+use crate::selector::{label_key_problems, label_value_problems};
 
 #[cfg(test)]
 mod tests {

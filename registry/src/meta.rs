@@ -62,16 +62,16 @@ pub fn dns1123_subdomain_problems(name: &str) -> Vec<String> {
         ));
     }
     if !name.split('.').all(is_dns1123_label) {
-        problems.push(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
-             '-' or '.', and must start and end with an alphanumeric character (e.g. \
-             'example.com', regex used for validation is \
-             '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-                .into(),
-        );
+        problems.push(DNS1123_SUBDOMAIN_RULES.into());
     }
     problems
 }
+
+/// `IsDNS1123Subdomain`'s `RegexError`.
+pub(crate) const DNS1123_SUBDOMAIN_RULES: &str = "a lowercase RFC 1123 subdomain must consist \
+    of lower case alphanumeric characters, '-' or '.', and must start and end with an \
+    alphanumeric character (e.g. 'example.com', regex used for validation is \
+    '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
 /// k8s.io/apimachinery `IsDNS1123Label` (namespace names).
 pub fn dns1123_label_problems(name: &str) -> Vec<String> {
@@ -137,7 +137,8 @@ pub fn mask_trailing_dash(name: &str) -> String {
 }
 
 /// The rules of a qualified name (`IsQualifiedName`), as `RegexError` words them.
-const QUALIFIED_NAME_RULES: &str = "must consist of alphanumeric characters, '-', '_' or '.', \
+pub(crate) const QUALIFIED_NAME_RULES: &str =
+    "must consist of alphanumeric characters, '-', '_' or '.', \
     and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or \
     '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 const QUALIFIED_NAME_MAX: usize = 63;
@@ -181,6 +182,12 @@ pub fn qualified_name_problems(value: &str) -> Vec<String> {
     problems
 }
 
+/// `IsValidLabelValue`'s `RegexError`.
+pub(crate) const LABEL_VALUE_RULES: &str = "a valid label must be an empty string or consist of \
+    alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric \
+    character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is \
+    '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
 /// k8s.io/apimachinery `pkg/util/validation` `IsValidLabelValue`: empty, or at most 63
 /// characters of a qualified name's name part.
 pub fn label_value_problems(value: &str) -> Vec<String> {
@@ -189,13 +196,7 @@ pub fn label_value_problems(value: &str) -> Vec<String> {
         problems.push(format!("must be no more than {LABEL_VALUE_MAX} characters"));
     }
     if !value.is_empty() && !is_qualified_name_part(value) {
-        problems.push(
-            "a valid label must be an empty string or consist of alphanumeric characters, '-', \
-             '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  \
-             or 'my_value',  or '12345', regex used for validation is \
-             '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-                .into(),
-        );
+        problems.push(LABEL_VALUE_RULES.into());
     }
     problems
 }

@@ -487,112 +487,13 @@ impl Requirement {
     }
 }
 
-// ---- Label keys and values (`pkg/api/validate/content/kube.go`) ----
+// ---- Label keys and values: k8s.io/apimachinery v0.33 `pkg/labels/selector.go`
+// `validateLabelKey` (`IsQualifiedName`) and `validateLabelValue` (`IsValidLabelValue`) ----
 
 /// The path upstream's key errors carry: the parser's `*field.Path` is nil, printed `<nil>`.
 const NIL_PATH: &str = "<nil>";
 
-const LABEL_NAME_MAX: usize = 63;
-const DNS1123_SUBDOMAIN_MAX: usize = 253;
-
-pub(crate) const LABEL_KEY_FORMAT: &str =
-    "must consist of alphanumeric characters, '-', '_' or '.', and \
-    must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or \
-    '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
-
-pub(crate) const LABEL_VALUE_FORMAT: &str = "a valid label must be an empty string or consist of \
-    alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric \
-    character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is \
-    '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
-
-const DNS1123_SUBDOMAIN_FORMAT: &str = "a lowercase RFC 1123 subdomain must consist of lower \
-    case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric \
-    character (e.g. 'example.com', regex used for validation is \
-    '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-
-/// `IsLabelKey` (alias `IsQualifiedName`): an optional DNS-1123 subdomain prefix and `/`, then
-/// a name of at most 63 bytes.
-pub(crate) fn label_key_problems(key: &str) -> Vec<String> {
-    let parts: Vec<&str> = key.split('/').collect();
-    let (prefix, name) = match parts[..] {
-        [name] => (None, name),
-        [prefix, name] => (Some(prefix), name),
-        _ => {
-            return vec![format!(
-                "a valid label key {LABEL_KEY_FORMAT} with an optional DNS subdomain prefix \
-                 and '/' (e.g. 'example.com/MyName')"
-            )]
-        }
-    };
-    let mut problems = Vec::new();
-    match prefix {
-        Some("") => problems.push("prefix part must be non-empty".into()),
-        Some(prefix) => problems.extend(
-            dns1123_subdomain_problems(prefix)
-                .into_iter()
-                .map(|p| format!("prefix part {p}")),
-        ),
-        None => {}
-    }
-    if name.is_empty() {
-        problems.push("name part must be non-empty".into());
-    } else if name.len() > LABEL_NAME_MAX {
-        problems.push(format!(
-            "name part must be no more than {LABEL_NAME_MAX} bytes"
-        ));
-    }
-    if !is_label_name(name) {
-        problems.push(format!("name part {LABEL_KEY_FORMAT}"));
-    }
-    problems
-}
-
-/// `IsLabelValue`: empty, or at most 63 bytes of the label name charset.
-pub(crate) fn label_value_problems(value: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if value.len() > LABEL_NAME_MAX {
-        problems.push(format!("must be no more than {LABEL_NAME_MAX} bytes"));
-    }
-    if !value.is_empty() && !is_label_name(value) {
-        problems.push(LABEL_VALUE_FORMAT.into());
-    }
-    problems
-}
-
-/// `IsDNS1123Subdomain` of the `content` package (its length message says bytes).
-fn dns1123_subdomain_problems(value: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if value.len() > DNS1123_SUBDOMAIN_MAX {
-        problems.push(format!(
-            "must be no more than {DNS1123_SUBDOMAIN_MAX} bytes"
-        ));
-    }
-    if !value.split('.').all(is_dns1123_label) {
-        problems.push(DNS1123_SUBDOMAIN_FORMAT.into());
-    }
-    problems
-}
-
-/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`
-fn is_label_name(s: &str) -> bool {
-    let inner = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    is_bracketed(s, u8::is_ascii_alphanumeric, inner)
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
-fn is_dns1123_label(s: &str) -> bool {
-    let end = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    is_bracketed(s, end, |b| end(b) || *b == b'-')
-}
-
-/// Non-empty, first and last byte `end`, every byte `inner`.
-fn is_bracketed(s: &str, end: impl Fn(&u8) -> bool, inner: impl Fn(&u8) -> bool) -> bool {
-    let bytes = s.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => end(first) && end(last) && bytes.iter().all(inner),
-        _ => false,
-    }
-}
+pub(crate) use crate::meta::{label_value_problems, qualified_name_problems as label_key_problems};
 
 /// `field.Invalid(path, value, strings.Join(problems, "; "))`.
 fn invalid(path: &str, value: &str, problems: &[String]) -> FieldError {
@@ -750,6 +651,10 @@ fn unescape(raw: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meta::{
+        DNS1123_SUBDOMAIN_RULES as DNS1123_SUBDOMAIN_FORMAT,
+        LABEL_VALUE_RULES as LABEL_VALUE_FORMAT,
+    };
     use serde_json::json;
 
     fn labels(value: Value) -> Map<String, Value> {
@@ -1067,8 +972,8 @@ mod tests {
         assert_eq!(
             label_error("a/b/c"),
             format!(
-                "unable to parse requirement: <nil>: Invalid value: \"a/b/c\": a valid label \
-                 key {NAME_FORMAT} with an optional DNS subdomain prefix and '/' (e.g. \
+                "unable to parse requirement: <nil>: Invalid value: \"a/b/c\": a qualified \
+                 name {NAME_FORMAT} with an optional DNS subdomain prefix and '/' (e.g. \
                  'example.com/MyName')"
             )
         );
@@ -1089,13 +994,12 @@ mod tests {
             label_error(&long),
             format!(
                 "unable to parse requirement: <nil>: Invalid value: \"{long}\": name part must \
-                 be no more than 63 bytes"
+                 be no more than 63 characters"
             )
         );
         let long_prefix = format!("{}/a", "a".repeat(254));
-        assert!(
-            label_error(&long_prefix).ends_with("\": prefix part must be no more than 253 bytes")
-        );
+        assert!(label_error(&long_prefix)
+            .ends_with("\": prefix part must be no more than 253 characters"));
         assert!(LabelSelector::parse(&"a".repeat(63)).is_ok());
     }
 
@@ -1106,7 +1010,7 @@ mod tests {
             label_error(&format!("x={long}")),
             format!(
                 "unable to parse requirement: values[0][x]: Invalid value: \"{long}\": must be \
-                 no more than 63 bytes"
+                 no more than 63 characters"
             )
         );
         assert_eq!(
