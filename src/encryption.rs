@@ -16,37 +16,56 @@ use crate::wiring::{Error, Result};
 /// every minute; comparing a small file is cheap).
 const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The codecs the flags ask for: plain text without a configuration file.
-pub fn load(args: &EncryptionArgs) -> Result<Codecs> {
-    match &args.encryption_provider_config {
-        None if args.encryption_provider_config_automatic_reload => Err(Error::Usage(
-            "--encryption-provider-config-automatic-reload must be set with --encryption-provider-config"
-                .into(),
-        )),
-        None => Ok(Codecs::plain()),
-        Some(path) => {
-            let codecs = Codecs::load(path).map_err(Error::Encryption)?;
-            tracing::info!(file = %path.display(), "encryption at rest configured");
-            Ok(codecs)
+/// What the flags ask for: the codecs (plain text without a configuration file), and the file
+/// to follow with the bytes they were read from.
+#[derive(Debug)]
+pub struct Loaded {
+    pub codecs: Codecs,
+    pub follow: Option<Followed>,
+}
+
+/// A configuration file followed from the bytes first loaded.
+#[derive(Debug)]
+pub struct Followed {
+    path: PathBuf,
+    loaded: Vec<u8>,
+}
+
+/// Reads the configuration the flags name, once, before anything is stored.
+pub fn load(args: &EncryptionArgs) -> Result<Loaded> {
+    let Some(path) = &args.encryption_provider_config else {
+        if args.encryption_provider_config_automatic_reload {
+            return Err(Error::Usage(
+                "--encryption-provider-config-automatic-reload must be set with --encryption-provider-config"
+                    .into(),
+            ));
         }
-    }
+        return Ok(Loaded {
+            codecs: Codecs::plain(),
+            follow: None,
+        });
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Encryption(storage::ConfigError::unreadable(path, &e)))?;
+    let codecs = Codecs::parse(&bytes, path).map_err(Error::Encryption)?;
+    tracing::info!(file = %path.display(), "encryption at rest configured");
+    let follow = args
+        .encryption_provider_config_automatic_reload
+        .then(|| Followed {
+            path: path.clone(),
+            loaded: bytes,
+        });
+    Ok(Loaded { codecs, follow })
 }
 
-/// The file to follow, if the flags ask for it.
-pub fn followed(args: &EncryptionArgs) -> Option<PathBuf> {
-    args.encryption_provider_config
-        .clone()
-        .filter(|_| args.encryption_provider_config_automatic_reload)
-}
-
-/// Follows `path` for `store` until aborted.
-pub async fn follow(path: PathBuf, store: GenericStore) {
-    let mut loaded = std::fs::read(&path).ok();
+/// Follows the file for `store` until aborted.
+pub async fn follow(followed: Followed, store: GenericStore) {
+    let Followed { path, mut loaded } = followed;
     let mut ticker = tokio::time::interval(RELOAD_INTERVAL);
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        let Some(current) = read_changed(&path, loaded.as_deref()) else {
+        let Some(current) = read_changed(&path, &loaded).await else {
             continue;
         };
         match Codecs::parse(&current, &path) {
@@ -61,15 +80,19 @@ pub async fn follow(path: PathBuf, store: GenericStore) {
             ),
         }
         // A file that does not load is not tried again until it changes.
-        loaded = Some(current);
+        loaded = current;
     }
 }
 
 /// The file's bytes when they differ from `loaded`; `None` when unchanged or unreadable
 /// (a file being replaced is read again at the next tick).
-fn read_changed(path: &Path, loaded: Option<&[u8]>) -> Option<Vec<u8>> {
-    match std::fs::read(path) {
-        Ok(bytes) if Some(bytes.as_slice()) != loaded => Some(bytes),
+async fn read_changed(path: &Path, loaded: &[u8]) -> Option<Vec<u8>> {
+    let owned = path.to_owned();
+    let read = tokio::task::spawn_blocking(move || std::fs::read(owned))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    match read {
+        Ok(bytes) if bytes != loaded => Some(bytes),
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(file = %path.display(), error = %e, "reading the encryption configuration");

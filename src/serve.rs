@@ -10,7 +10,7 @@ use crate::wiring::{self, Error, Result, Serving, StorageChoice};
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     // A configuration that does not load stops the start before anything is touched.
-    let codecs = crate::encryption::load(&args.encryption)?;
+    let encryption = crate::encryption::load(&args.encryption)?;
     let storage = match (&args.storage_dir, args.etcd_servers.is_empty()) {
         (Some(dir), true) => StorageChoice::Embedded(dir.clone()),
         (None, false) => {
@@ -63,8 +63,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             compaction_interval: args.etcd_compaction_interval,
             garbage_collector: args.enable_garbage_collector,
             access: &args.access,
-            codecs,
-            follow_encryption: crate::encryption::followed(&args.encryption),
+            encryption,
             client_ca_from_flags: args.client_ca_file.is_some(),
             before_serving: None,
         },

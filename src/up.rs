@@ -14,7 +14,7 @@ use crate::wiring::{self, Error, Result, Serving, StorageChoice};
 
 pub async fn run(args: UpArgs) -> Result<()> {
     // A configuration that does not load stops the start before anything is touched.
-    let codecs = crate::encryption::load(&args.encryption)?;
+    let encryption = crate::encryption::load(&args.encryption)?;
     std::fs::create_dir_all(&args.data_dir).map_err(|error| Error::DataDir {
         path: args.data_dir.clone(),
         error,
@@ -102,8 +102,7 @@ pub async fn run(args: UpArgs) -> Result<()> {
             compaction_interval: args.etcd_compaction_interval,
             garbage_collector: true,
             access: &args.access,
-            codecs,
-            follow_encryption: crate::encryption::followed(&args.encryption),
+            encryption,
             client_ca_from_flags: true,
             before_serving: Some(Box::new(announce)),
         },

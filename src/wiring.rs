@@ -9,7 +9,7 @@ use apiserver::tls::{DynamicTls, TlsFiles, TlsPaths};
 use apiserver::ApiServer;
 use registry::gc::GarbageCollector;
 use registry::{Catalog, GenericStore};
-use storage::{Codecs, Compactor, EmbeddedOptions, EmbeddedStore, EtcdOptions, EtcdStore, Store};
+use storage::{Compactor, EmbeddedOptions, EmbeddedStore, EtcdOptions, EtcdStore, Store};
 use tokio::net::TcpListener;
 
 use crate::cli::AccessArgs;
@@ -76,7 +76,6 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// An error with its sources, joined by ": ".
 /// What went wrong making the data directory, and what to do.
 fn data_dir_problem(path: &std::path::Path, error: &std::io::Error) -> String {
     let shown = path.display();
@@ -90,6 +89,7 @@ fn data_dir_problem(path: &std::path::Path, error: &std::io::Error) -> String {
     )
 }
 
+/// An error with its sources, joined by ": ".
 pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -148,10 +148,8 @@ pub struct Serving<'a> {
     pub compaction_interval: std::time::Duration,
     pub garbage_collector: bool,
     pub access: &'a AccessArgs,
-    /// How each resource is sealed (`--encryption-provider-config`).
-    pub codecs: Codecs,
-    /// The encryption configuration file to follow, if any.
-    pub follow_encryption: Option<PathBuf>,
+    /// How each resource is sealed (`--encryption-provider-config`), and the file to follow.
+    pub encryption: crate::encryption::Loaded,
     /// The client CA came from the command line (not from the host cluster).
     pub client_ca_from_flags: bool,
     /// Called once the bootstrap policy exists and RBAC is synced, before the server accepts
@@ -186,10 +184,11 @@ pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
         tls.clone(),
         serving.tls_paths.clone(),
     )));
-    let generic = GenericStore::new(serving.store.clone(), serving.codecs, serving.prefix);
-    let _encryption_reloader = serving.follow_encryption.map(|path| {
+    let encryption = serving.encryption;
+    let generic = GenericStore::new(serving.store.clone(), encryption.codecs, serving.prefix);
+    let _encryption_reloader = encryption.follow.map(|followed| {
         AbortOnDrop(tokio::spawn(crate::encryption::follow(
-            path,
+            followed,
             generic.clone(),
         )))
     });

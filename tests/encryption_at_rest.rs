@@ -55,6 +55,19 @@ fn credential(name: &str, marker: &str) -> Value {
     })
 }
 
+/// Replaces the configuration file at once (as an operator's tools should: a reload never
+/// reads half a file).
+fn replace(path: &Path, text: &str) {
+    let staged = path.with_extension("staged");
+    std::fs::write(&staged, text).unwrap();
+    std::fs::rename(&staged, path).unwrap();
+}
+
+/// How many times the server logged `line`.
+fn logged_times(server: &TestServer, line: &str) -> usize {
+    server.stderr_tail().matches(line).count()
+}
+
 /// Whether any file under `dir` contains `needle`.
 fn on_disk(dir: &Path, needle: &str) -> bool {
     let mut pending = vec![dir.to_owned()];
@@ -149,11 +162,10 @@ async fn encrypted_at_rest_rotated_and_rewritten(backend: Backend) {
     assert_eq!(old["spec"]["description"], "SECRET-MARKER-OLD access keys");
 
     // Rotation by order: the new key first writes, the old one still reads.
-    std::fs::write(
+    replace(
         &config,
-        configuration(&[("fleet-key-two", KEY_TWO), ("fleet-key-one", KEY_ONE)]),
-    )
-    .unwrap();
+        &configuration(&[("fleet-key-two", KEY_TWO), ("fleet-key-one", KEY_ONE)]),
+    );
     create_once_writing_with(&server, &client, "fleet-key-two").await;
     let created = Raw::post(CREDENTIALS)
         .json(&credential("new", "SECRET-MARKER-NEW"))
@@ -197,15 +209,10 @@ async fn encrypted_at_rest_rotated_and_rewritten(backend: Backend) {
         );
 
         // Now the old key can go: everything reads with the new one alone.
-        std::fs::write(&config, configuration(&[("fleet-key-two", KEY_TWO)])).unwrap();
+        replace(&config, &configuration(&[("fleet-key-two", KEY_TWO)]));
         // The second reload; a value still under the old key would then answer 500.
         let deadline = Instant::now() + RELOAD_WITHIN;
-        while server
-            .stderr_tail()
-            .matches("reloaded the encryption configuration")
-            .count()
-            < 2
-        {
+        while logged_times(&server, "reloaded the encryption configuration") < 2 {
             assert!(Instant::now() < deadline, "{}", server.stderr_tail());
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -225,22 +232,34 @@ async fn encrypted_at_rest_rotated_and_rewritten(backend: Backend) {
     }
 
     // A file that does not load leaves the configuration in force.
-    std::fs::write(
+    const REFUSED: &str = "error processing encryption config file";
+    assert_eq!(
+        logged_times(&server, REFUSED),
+        0,
+        "{}",
+        server.stderr_tail()
+    );
+    replace(
         &config,
         "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources: []\n",
-    )
-    .unwrap();
+    );
     let deadline = Instant::now() + RELOAD_WITHIN;
-    while !server.logged(|l| l.contains("error processing encryption config file")) {
+    while logged_times(&server, REFUSED) == 0 {
         assert!(Instant::now() < deadline, "{}", server.stderr_tail());
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    assert!(server.logged(|l| l.contains(
+        "error while parsing file: resources: Required value: at least one resources is required"
+    )));
     let created = Raw::post(CREDENTIALS)
         .json(&credential("after-bad-file", "SECRET-MARKER-AFTER"))
         .send(&client)
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
-    assert!(!on_disk(&storage_dir(&server), "SECRET-MARKER"));
+    let stored = storage_dir(&server);
+    assert!(!on_disk(&stored, "SECRET-MARKER"));
+    let read = get(&client, &format!("{CREDENTIALS}/after-bad-file")).await;
+    assert_eq!(read["spec"]["description"], "SECRET-MARKER-AFTER");
     get(&client, &format!("{CREDENTIALS}/old")).await;
 }
 

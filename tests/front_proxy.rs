@@ -217,8 +217,8 @@ async fn without_allowed_names_any_certificate_of_the_request_header_ca_is_a_pro
 }
 
 /// The rules the swept user has, written from the roles' definitions: what every
-/// authenticated user may (system:basic-user; fleet:public-info-viewer: read price lists and
-/// the views; system:discovery is over paths) and fleet:edit bound in `team-a` — read
+/// authenticated user may (system:basic-user; fleet:public-info-viewer: read price lists;
+/// system:discovery is over paths) and fleet:edit bound in `team-a` — read
 /// everything of fleet.k0rdent.io, write its tenant kinds.
 fn alice_policy() -> Policy {
     const READ: &[&str] = &["get", "list", "watch"];
@@ -241,11 +241,7 @@ fn alice_policy() -> Policy {
             &["authentication.k8s.io"],
             &["selfsubjectreviews"],
         ),
-        Rule::new(
-            READ,
-            fleet,
-            &["pricelists", "fleetclusters", "fleetservices", "fleetcosts"],
-        ),
+        Rule::new(READ, fleet, &["pricelists"]),
     ];
     let fleet_edit = vec![
         Rule::new(READ, fleet, &["*"]),

@@ -56,7 +56,7 @@ fn bindings_and_roles_grant_only_what_their_writer_holds() {
     wait_for(&["get", "rolebindings", "-n", "team-a"]);
 
     // She may not hand out fleet:view, which she does not hold — except what every
-    // authenticated user holds (fleet:public-info-viewer: price lists and the views).
+    // authenticated user holds (fleet:public-info-viewer: price lists).
     let refused = alice.fails(&[
         "create",
         "rolebinding",
@@ -68,9 +68,10 @@ fn bindings_and_roles_grant_only_what_their_writer_holds() {
     ]);
     let view = [
         "clusterdeployments", "clusterdeployments/status", "clustertemplates", "clustertemplates/status",
-        "credentials", "credentials/status", "fleetclusters/status", "fleetcosts/status",
-        "fleetservices/status", "multiclusterservices", "multiclusterservices/status",
-        "pricelists/status", "servicetemplates", "servicetemplates/status",
+        "credentials", "credentials/status", "fleetclusters", "fleetclusters/status", "fleetcosts",
+        "fleetcosts/status", "fleetservices", "fleetservices/status", "multiclusterservices",
+        "multiclusterservices/status", "pricelists/status", "servicetemplates",
+        "servicetemplates/status",
     ]
     .map(|r| format!("{{APIGroups:[\"fleet.k0rdent.io\"], Resources:[\"{r}\"], Verbs:[\"get\" \"list\" \"watch\"]}}"));
     let view: Vec<&str> = view.iter().map(String::as_str).collect();

@@ -101,17 +101,6 @@ impl Codecs {
         }
     }
 
-    /// Reads and checks the configuration file at `path`.
-    pub fn load(path: &Path) -> Result<Codecs, ConfigError> {
-        let text = std::fs::read(path).map_err(|e| {
-            ConfigError::parsing(format!(
-                "error while loading file: error reading encryption provider configuration file {}: {e}",
-                quote(&path.display().to_string())
-            ))
-        })?;
-        Codecs::parse(&text, path)
-    }
-
     /// Checks the configuration `text` (YAML or JSON) read from `path`.
     pub fn parse(text: &[u8], path: &Path) -> Result<Codecs, ConfigError> {
         let shown = quote(&path.display().to_string());
@@ -162,6 +151,14 @@ pub struct ConfigError(String);
 impl ConfigError {
     fn parsing(message: String) -> Self {
         ConfigError(format!("error while parsing file: {message}"))
+    }
+
+    /// The file at `path` could not be read.
+    pub fn unreadable(path: &Path, error: &std::io::Error) -> Self {
+        ConfigError::parsing(format!(
+            "error while loading file: error reading encryption provider configuration file {}: {error}",
+            quote(&path.display().to_string())
+        ))
     }
 }
 
@@ -383,18 +380,36 @@ fn check_provider(provider: &Value, path: &str) -> Result<Provider, Vec<String>>
         .into_iter()
         .filter(|k| provider.get(*k).is_some())
         .collect();
+    // Shown with its secrets redacted (kube-apiserver prints a Go struct of pointers here).
+    let shown = redacted(provider);
     match kinds.as_slice() {
         [] => Err(vec![format!(
-            "{path}: Invalid value: {provider}: provider does not contain any of the expected providers: KMS, AESGCM, AESCBC, Secretbox, Identity"
+            "{path}: Invalid value: {shown}: provider does not contain any of the expected providers: KMS, AESGCM, AESCBC, Secretbox, Identity"
         )]),
         [_, _, ..] => Err(vec![format!(
-            "{path}: Invalid value: {provider}: more than one provider specified in a single element, should split into different list elements"
+            "{path}: Invalid value: {shown}: more than one provider specified in a single element, should split into different list elements"
         )]),
         ["identity"] => Ok(Provider::Identity),
         ["aesgcm"] => check_aes_gcm(&provider["aesgcm"], &format!("{path}.aesgcm")),
         [other] => Err(vec![format!(
             "{path}.{other}: Unsupported value: fleet-apiserver encrypts with aesgcm (keys of 16, 24 or 32 bytes) and reads identity; {other} is not served"
         )]),
+    }
+}
+
+/// `value` with every `secret` replaced by `REDACTED`, for messages.
+fn redacted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| match k.as_str() {
+                    "secret" => (k.clone(), Value::String("REDACTED".into())),
+                    _ => (k.clone(), redacted(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        other => other.clone(),
     }
 }
 

@@ -116,8 +116,8 @@ pub enum EnvelopeError {
     /// A configured key is not 16, 24 or 32 bytes.
     #[error("encryption key {0:?} must be 16, 24 or 32 bytes")]
     KeyLength(String),
-    /// A codec needs at least one provider.
-    #[error("a codec needs at least one provider")]
+    /// A codec needs at least one provider, and an `aesgcm` provider a key.
+    #[error("a codec needs at least one provider, and an aesgcm provider at least one key")]
     NoProvider,
 }
 
@@ -268,7 +268,8 @@ impl Codec {
 
     /// A codec with `providers`, the first of which writes.
     pub fn new(providers: Vec<Provider>) -> Result<Self, EnvelopeError> {
-        if providers.is_empty() {
+        let keyless = |p: &Provider| matches!(p, Provider::AesGcm(keys) if keys.is_empty());
+        if providers.is_empty() || providers.iter().any(keyless) {
             return Err(EnvelopeError::NoProvider);
         }
         Ok(Codec {
@@ -537,6 +538,10 @@ mod tests {
         ));
         assert!(matches!(
             Codec::new(Vec::new()),
+            Err(EnvelopeError::NoProvider)
+        ));
+        assert!(matches!(
+            Codec::new(vec![Provider::AesGcm(Vec::new())]),
             Err(EnvelopeError::NoProvider)
         ));
     }

@@ -187,18 +187,9 @@ pub(crate) async fn serve(
         ("create", Subresource::Main) => create::handle(call).await,
         ("update", _) if !named => Err(ApiError::name_must_be_provided()),
         ("update", _) => update::handle(call).await,
+        // The patch type is checked before the name (customresource_handler.go).
         ("patch", _) if !named => {
-            // The patch type is checked before the name (customresource_handler.go).
-            if !call.resource.def.patch_types().iter().any(|t| {
-                call.header(http::header::CONTENT_TYPE)
-                    .and_then(|c| c.split(';').next())
-                    .is_some_and(|c| c.trim().eq_ignore_ascii_case(t))
-            }) {
-                return Err(ApiError::unsupported_media_type(
-                    call.resource.def.patch_types(),
-                ));
-            }
-            Err(ApiError::name_must_be_provided())
+            patch::PatchType::of(&call).and_then(|_| Err(ApiError::name_must_be_provided()))
         }
         ("patch", _) => patch::handle(call).await,
         ("delete", Subresource::Main) => delete::handle(call).await,

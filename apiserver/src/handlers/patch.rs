@@ -15,34 +15,40 @@ use crate::response::{self, Body};
 /// How often a patch is re-applied after losing a race with another write.
 const ATTEMPTS: usize = 5;
 
-#[derive(Debug, Clone, Copy)]
-enum PatchType {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PatchType {
     Json,
     Merge,
     Strategic,
+    Apply,
+}
+
+impl PatchType {
+    /// The patch type of the request's `Content-Type`, among those `call`'s resource accepts;
+    /// 415 listing them otherwise.
+    pub(crate) fn of(call: &Call<'_>) -> Result<PatchType, ApiError> {
+        let content_type = call
+            .header(http::header::CONTENT_TYPE)
+            .and_then(|c| c.split(';').next())
+            .map(|c| c.trim().to_ascii_lowercase());
+        let def = &call.resource.def;
+        match content_type.as_deref() {
+            Some("application/json-patch+json") => Ok(PatchType::Json),
+            Some("application/merge-patch+json") => Ok(PatchType::Merge),
+            Some("application/strategic-merge-patch+json") if def.strategic_merge_patch => {
+                Ok(PatchType::Strategic)
+            }
+            Some("application/apply-patch+yaml") => Ok(PatchType::Apply),
+            _ => Err(ApiError::unsupported_media_type(def.patch_types())),
+        }
+    }
 }
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    let patch_type = match call
-        .header(http::header::CONTENT_TYPE)
-        .and_then(|c| c.split(';').next())
-        .map(|c| c.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("application/json-patch+json") => PatchType::Json,
-        Some("application/merge-patch+json") => PatchType::Merge,
-        Some("application/strategic-merge-patch+json")
-            if call.resource.def.strategic_merge_patch =>
-        {
-            PatchType::Strategic
-        }
-        Some("application/apply-patch+yaml") => return super::apply::handle(call).await,
-        _ => {
-            return Err(ApiError::unsupported_media_type(
-                call.resource.def.patch_types(),
-            ))
-        }
-    };
+    let patch_type = PatchType::of(&call)?;
+    if patch_type == PatchType::Apply {
+        return super::apply::handle(call).await;
+    }
     let mut options = options::write_options(&call.query, &call.headers, "PatchOptions")?;
     options::check_no_force(&call.query)?;
     options.decoded_from = DecodedFrom::Patch;
@@ -61,7 +67,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
                 .iter()
                 .map(|e| format!("json patch {e}"))
                 .collect(),
-            PatchType::Merge | PatchType::Strategic => duplicates,
+            PatchType::Merge | PatchType::Strategic | PatchType::Apply => duplicates,
         };
     }
     let store = &call.server.store;
@@ -124,6 +130,11 @@ fn apply(
 ) -> Result<Value, ApiError> {
     let mut doc = current.clone();
     match patch_type {
+        PatchType::Apply => {
+            return Err(ApiError::internal(
+                "apply patches are served by server-side apply",
+            ))
+        }
         PatchType::Strategic => {
             doc = registry::strategic::apply(current, patch, schema)
                 .map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;

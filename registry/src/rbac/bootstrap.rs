@@ -26,8 +26,9 @@ const ADMIN_WRITABLE: &[&str] = &["credentials", "pricelists"];
 /// Computed views (read-only for everyone).
 const VIEWS: &[&str] = &["fleetclusters", "fleetservices", "fleetcosts"];
 /// What every authenticated user may read cluster-wide (`fleet:public-info-viewer`): prices
-/// are not secrets, and the views filter their rows by the caller's namespaces.
-const PUBLIC: &[&str] = &["pricelists", "fleetclusters", "fleetservices", "fleetcosts"];
+/// are not secrets. (The views join it when they are served, filtering their rows by the
+/// caller's namespaces.)
+const PUBLIC: &[&str] = &["pricelists"];
 
 const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
@@ -248,7 +249,7 @@ mod tests {
         assert_eq!(public["metadata"]["name"], "fleet:public-info-viewer");
         assert_eq!(
             public["rules"],
-            json!([{"apiGroups": [FLEET], "resources": ["pricelists", "fleetclusters", "fleetservices", "fleetcosts"], "verbs": ["get", "list", "watch"]}])
+            json!([{"apiGroups": [FLEET], "resources": ["pricelists"], "verbs": ["get", "list", "watch"]}])
         );
         let bindings = cluster_role_bindings();
         let binding = bindings

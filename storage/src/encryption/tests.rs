@@ -190,3 +190,18 @@ fn providers_this_server_does_not_serve_are_refused_by_name() {
     let none = config("- resources: [secrets]\n  providers:\n  - {}\n");
     assert!(error(&none).contains("provider does not contain any of the expected providers: KMS, AESGCM, AESCBC, Secretbox, Identity"));
 }
+
+#[test]
+fn messages_never_show_a_secret() {
+    // An indentation slip: `identity` lands in the same list element as `aesgcm`.
+    let text = config(&format!(
+        "- resources: [secrets]\n  providers:\n  - aesgcm: {{keys: [{{name: k, secret: {KEY_32}}}]}}\n    identity: {{}}\n"
+    ));
+    let message = error(&text);
+    assert!(
+        message.contains("more than one provider specified"),
+        "{message}"
+    );
+    assert!(message.contains("REDACTED"), "{message}");
+    assert!(!message.contains(KEY_32), "{message}");
+}
