@@ -6,13 +6,15 @@
 
 #[macro_use]
 mod support;
+mod support_discovery;
 
 use std::io::BufReader;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::http1::{self, Unframed};
-use support::{cld, create, Backend, Kubectl, Raw, Reply, TestServer, DEFAULT_CLDS};
+use support::{cld, create, send_ok, Backend, Kubectl, Raw, Reply, TestServer, DEFAULT_CLDS};
+use support_discovery::{self as discovery, Listed};
 
 /// The ClusterRoles collection, a built-in kind's.
 const CLUSTER_ROLES: &str = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
@@ -291,6 +293,120 @@ async fn methods_a_path_does_not_serve(backend: Backend) {
     );
 }
 
+/// The objects' path of a listed kind (in `default` when namespaced).
+fn collection_of(kind: &Listed) -> String {
+    let prefix = discovery::prefix(&kind.group, &kind.version);
+    match kind.namespaced {
+        true => format!("{prefix}/namespaces/default/{}", kind.name),
+        false => format!("{prefix}/{}", kind.name),
+    }
+}
+
+/// For every kind discovery lists with create and get: a strict create with a duplicated
+/// `metadata.name` is refused with the kind's own words, and nothing is stored; a PUT of its
+/// collection and a POST to an object path answer as upstream serves that kind — 400 `name
+/// must be provided` and a create for custom resources, go-restful's 405 for built-in kinds.
+async fn every_kind_decodes_strictly_and_answers_unserved_methods_as_upstream(backend: Backend) {
+    let Some(server) = TestServer::start(backend) else {
+        return;
+    };
+    let client = server.client().await;
+    let listed = discovery::walk(async |path: &str| send_ok(&client, Raw::get(path), 200).await);
+    let kinds: Vec<Listed> = listed
+        .await
+        .into_iter()
+        .filter(|l| l.split().1.is_none() && l.advertises("create") && l.advertises("get"))
+        .collect();
+    assert!(kinds.len() >= 10, "{kinds:?}");
+    for kind in &kinds {
+        let built_in = kind.group == "rbac.authorization.k8s.io";
+        let namespace = if kind.namespaced { "default" } else { "" };
+        let fixture = |name: &str| {
+            discovery::fixture(
+                &kind.group,
+                &kind.version,
+                &kind.kind,
+                namespace,
+                json!({"name": name}),
+            )
+            .unwrap_or_else(|| panic!("no fixture of {}", kind.kind))
+        };
+        let collection = collection_of(kind);
+        let what = format!("{}.{}", kind.name, kind.group);
+
+        // {"metadata":{"name":"dup-a","name":"dup-b",...}}: the body's text with the name twice.
+        let text = fixture("dup-a").to_string().replacen(
+            r#""name":"dup-a""#,
+            r#""name":"dup-a","name":"dup-b""#,
+            1,
+        );
+        let strict = Raw::post(&format!("{collection}?fieldValidation=Strict"))
+            .header("Content-Type", "application/json")
+            .body(text)
+            .send(&client)
+            .await;
+        status_of(
+            &strict,
+            400,
+            "BadRequest",
+            &format!(
+                r#"{kind} in version "{version}" cannot be handled as a {kind}: strict decoding error: duplicate field "metadata.name""#,
+                kind = kind.kind,
+                version = kind.version,
+            ),
+            &what,
+        );
+        for name in ["dup-a", "dup-b"] {
+            assert_eq!(
+                get_status(&client, &format!("{collection}/{name}")).await,
+                404,
+                "{what}"
+            );
+        }
+
+        let put = Raw::put(&collection)
+            .json(&fixture("put"))
+            .send(&client)
+            .await;
+        let posted = Raw::post(&format!("{collection}/elsewhere"))
+            .json(&fixture("posted"))
+            .send(&client)
+            .await;
+        if built_in {
+            for reply in [&put, &posted] {
+                let status = status_of(
+                    reply,
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                    &what,
+                );
+                assert_eq!(status["details"], json!({}), "{what}");
+            }
+            assert_eq!(
+                get_status(&client, &format!("{collection}/posted")).await,
+                404
+            );
+        } else {
+            status_of(&put, 400, "BadRequest", "name must be provided", &what);
+            assert_eq!(posted.status, 201, "{what}: {}", posted.text());
+            assert_eq!(
+                get_status(&client, &format!("{collection}/posted")).await,
+                200
+            );
+        }
+        assert_eq!(
+            get_status(&client, &format!("{collection}/put")).await,
+            404,
+            "{what}"
+        );
+        assert_eq!(
+            get_status(&client, &format!("{collection}/elsewhere")).await,
+            404
+        );
+    }
+}
+
 /// Sends `GET /version` with one header of `size` bytes on a new HTTP/1.1 connection as the
 /// admin: the status, and whether the server closed the connection.
 fn get_with_header_of(server: &TestServer, size: usize) -> (u16, Option<String>) {
@@ -323,6 +439,7 @@ async fn request_heads_over_a_mebibyte_are_431(backend: Backend) {
 
 on_both_backends!(
     duplicate_fields_are_strict_errors_and_warnings,
+    every_kind_decodes_strictly_and_answers_unserved_methods_as_upstream,
     methods_a_path_does_not_serve,
     request_heads_over_a_mebibyte_are_431,
 );
