@@ -4,6 +4,7 @@
 
 use registry::jsonpath::JsonPath;
 use registry::resource::{ColumnSource, PrinterColumn};
+use registry::time;
 use registry::watch::{EventType, ObjectEvent};
 use registry::{meta, ApiError, ObjectList, ResourceDefinition};
 use serde_json::{json, Map, Value};
@@ -206,8 +207,8 @@ fn cell(column: &PrinterColumn, obj: &Value) -> Value {
             .unwrap_or(Value::Null),
     };
     match (column.column_type.as_str(), &value) {
-        ("date", Value::String(time)) => match meta::parse_time(time) {
-            Some(at) => json!(meta::human_duration(meta::unix_now() - at)),
+        ("date", Value::String(time)) => match time::parse_time(time) {
+            Some(at) => json!(time::human_duration(time::unix_now() - at)),
             None => Value::Null,
         },
         (_, Value::Object(_) | Value::Array(_)) => json!(value.to_string()),
@@ -244,7 +245,7 @@ mod tests {
 
     fn object() -> Value {
         json!({"apiVersion": "g/v1", "kind": "Thing",
-               "metadata": {"name": "a", "resourceVersion": "7", "creationTimestamp": meta::now()},
+               "metadata": {"name": "a", "resourceVersion": "7", "creationTimestamp": time::now()},
                "spec": {"template": "t1"}})
     }
 

@@ -11,6 +11,7 @@ use crate::list::ListRequest;
 use crate::meta;
 use crate::resource::Resource;
 use crate::status::{ApiError, Result};
+use crate::time;
 
 /// The finalizer of foreground cascading deletion.
 pub const FOREGROUND: &str = "foregroundDeletion";
@@ -210,7 +211,7 @@ fn mark_deleting(mut obj: Value, finalizers: Vec<String>) -> Value {
         meta::set(
             &mut obj,
             "deletionTimestamp",
-            Some(Value::String(meta::now())),
+            Some(Value::String(time::now())),
         );
         meta::set(&mut obj, "deletionGracePeriodSeconds", Some(Value::from(0)));
         let generation = obj["metadata"]["generation"].as_i64().unwrap_or(0) + 1;

@@ -18,6 +18,7 @@ use crate::objectmeta;
 use crate::resource::Resource;
 use crate::schema::{self, FieldValidation};
 use crate::status::{ApiError, Result};
+use crate::time;
 
 /// How many names `generateName` tries before giving up on collisions.
 const GENERATE_NAME_ATTEMPTS: usize = 8;
@@ -97,7 +98,7 @@ pub fn field_operation(
     let op = fieldmanager::Operation {
         manager: manager.to_owned(),
         api_version: res.def.api_version(),
-        time: meta::now(),
+        time: time::now(),
         subresource: (subresource == Subresource::Status).then(|| "status".to_owned()),
     };
     (reset, op)
@@ -511,7 +512,7 @@ fn prepare_new_metadata(res: &Resource, namespace: Option<&str>, obj: &mut Value
     let namespace = namespace.map(|ns| Value::String(ns.to_owned()));
     meta::set(obj, "namespace", namespace);
     meta::set(obj, "uid", Some(Value::String(meta::new_uid())));
-    meta::set(obj, "creationTimestamp", Some(Value::String(meta::now())));
+    meta::set(obj, "creationTimestamp", Some(Value::String(time::now())));
     meta::set(obj, "generation", Some(Value::from(1)));
     for cleared in [
         "resourceVersion",

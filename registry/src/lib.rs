@@ -12,7 +12,8 @@
 //! - [`selector`]: label and field selectors; [`labelselector`]: `metav1.LabelSelector` in
 //!   objects; [`jsonpath`]: paths of columns and fields.
 //! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
-//! - [`field`]: field validation errors; [`meta`]: object metadata helpers;
+//! - [`field`]: field validation errors; [`meta`]: object metadata helpers; [`time`]: times
+//!   as the API prints them;
 //!   [`objectmeta`]: validation of `metadata` on create and update.
 //! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning);
 //!   [`duplicates`]: repeated keys of request bodies; [`structural`]: structural schemas
@@ -57,6 +58,7 @@ pub mod strategic;
 pub mod strategy;
 pub mod structural;
 pub mod templatesource;
+pub mod time;
 pub mod watch;
 
 pub use catalog::Catalog;

@@ -326,14 +326,14 @@ pub fn format_micro_time(at: SystemTime) -> String {
         Ok(after) => after.as_micros() as i128,
         Err(before) => -(before.duration().as_micros() as i128),
     };
-    let seconds = registry::meta::format_time(micros.div_euclid(1_000_000) as i64);
+    let seconds = registry::time::format_time(micros.div_euclid(1_000_000) as i64);
     let fraction = micros.rem_euclid(1_000_000);
     format!("{}.{fraction:06}Z", seconds.trim_end_matches('Z'))
 }
 
 /// Reads an RFC 3339 time to the microsecond; `None` when it is not one.
 pub fn parse_micro_time(text: &str) -> Option<SystemTime> {
-    let seconds = registry::meta::parse_time(text)?;
+    let seconds = registry::time::parse_time(text)?;
     let digits: String = text
         .get(19..)
         .and_then(|rest| rest.strip_prefix('.'))

@@ -313,7 +313,7 @@ fn self_subject_review(user: &User) -> Value {
     json!({
         "kind": "SelfSubjectReview",
         "apiVersion": "authentication.k8s.io/v1",
-        "metadata": {"creationTimestamp": registry::meta::now()},
+        "metadata": {"creationTimestamp": registry::time::now()},
         "status": {"userInfo": user},
     })
 }

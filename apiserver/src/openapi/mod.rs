@@ -192,8 +192,8 @@ fn cached(doc: &Document, headers: &HeaderMap, immutable: bool) -> Response<Body
     }
     if immutable {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("public, immutable"));
-        let in_a_year = registry::meta::unix_now() + 365 * 86_400;
-        if let Ok(value) = HeaderValue::from_str(&registry::meta::format_http_date(in_a_year)) {
+        let in_a_year = registry::time::unix_now() + 365 * 86_400;
+        if let Ok(value) = HeaderValue::from_str(&registry::time::format_http_date(in_a_year)) {
             h.insert(EXPIRES, value);
         }
     } else {

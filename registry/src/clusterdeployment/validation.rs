@@ -9,8 +9,9 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::field::{FieldError, FieldErrorKind};
-use crate::meta::{dns1123_label_problems, dns1123_subdomain_problems, parse_time};
+use crate::meta::{dns1123_label_problems, dns1123_subdomain_problems};
 use crate::templatesource::{is_semver, type_error, type_name};
+use crate::time::parse_time;
 
 /// `metav1.Condition` limits (`maxReasonLen`, `maxMessageLen`).
 const MAX_REASON_LEN: usize = 1024;

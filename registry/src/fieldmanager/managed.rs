@@ -327,7 +327,7 @@ impl ManagedFields {
 /// Seconds since the epoch of an RFC 3339 time (`2006-01-02T15:04:05Z07:00`, fraction
 /// allowed).
 pub(crate) fn unix_seconds(time: &str) -> Option<i64> {
-    crate::meta::parse_time(time)
+    crate::time::parse_time(time)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use crate::delete;
 use crate::field::{go_quote, go_strings, FieldError};
 use crate::meta;
+use crate::time;
 
 /// Upstream `TotalAnnotationSizeLimitB`: 256 KiB of keys and values.
 pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
@@ -555,7 +556,7 @@ enum Timestamp {
 impl Timestamp {
     fn of(obj: &Value, field: &str) -> Option<Self> {
         let text = meta::get(obj, field)?;
-        Some(match meta::parse_time(text) {
+        Some(match time::parse_time(text) {
             Some(seconds) => Timestamp::At {
                 seconds,
                 fraction: fraction(text),
@@ -569,7 +570,7 @@ impl Timestamp {
     fn go_string(&self) -> String {
         match self {
             Timestamp::At { seconds, fraction } => {
-                let rfc3339 = meta::format_time(*seconds);
+                let rfc3339 = time::format_time(*seconds);
                 let (date, time) = rfc3339.trim_end_matches('Z').split_at(10);
                 format!("{date} {}{fraction} +0000 UTC", &time[1..])
             }
