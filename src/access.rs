@@ -11,7 +11,7 @@ use registry::{Catalog, GenericStore};
 use tokio::task::JoinHandle;
 
 use crate::cli::AccessArgs;
-use crate::wiring::{Error, Result};
+use crate::error::{self, Error, Result};
 
 /// What serving needs for access control, and the tasks keeping it current.
 #[derive(Debug)]
@@ -50,7 +50,7 @@ pub async fn build(
         .as_deref()
         .map(TokenFile::load)
         .transpose()
-        .map_err(|e| Error::Usage(crate::wiring::chain(&e)))?;
+        .map_err(|e| Error::Usage(error::chain(&e)))?;
     let host = match &args.authentication_kubeconfig {
         Some(path) => Some(client(path).await?),
         None => None,
@@ -119,9 +119,9 @@ pub async fn build(
                 Some(file) => apiserver::audit::Policy::from_file(file),
                 None => Ok(apiserver::audit::Policy::metadata_for_everything()),
             }
-            .map_err(|e| Error::Usage(crate::wiring::chain(&e)))?;
+            .map_err(|e| Error::Usage(error::chain(&e)))?;
             let log = apiserver::audit::AuditLog::open(path, policy)
-                .map_err(|e| Error::Usage(crate::wiring::chain(&e)))?;
+                .map_err(|e| Error::Usage(error::chain(&e)))?;
             Some(Arc::new(log))
         }
     };

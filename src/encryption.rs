@@ -10,7 +10,7 @@ use registry::GenericStore;
 use storage::Codecs;
 
 use crate::cli::EncryptionArgs;
-use crate::wiring::{Error, Result};
+use crate::error::{Error, Result};
 
 /// How often a followed configuration file is checked for changes (kube-apiserver checks
 /// every minute; comparing a small file is cheap).

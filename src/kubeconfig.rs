@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use crate::cli::KubeconfigArgs;
-use crate::wiring::{self, Error, Result};
+use crate::error::{Error, Result};
+use crate::wiring;
 
 pub fn run(args: KubeconfigArgs) -> Result<()> {
     let pki = args.data_dir.join("pki");

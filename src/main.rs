@@ -3,6 +3,7 @@
 mod access;
 mod cli;
 mod encryption;
+mod error;
 mod kubeconfig;
 mod serve;
 mod up;
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("fleet-apiserver: {}", wiring::chain(&e));
+            eprintln!("fleet-apiserver: {}", error::chain(&e));
             ExitCode::FAILURE
         }
     }

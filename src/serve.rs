@@ -6,7 +6,8 @@ use apiserver::tls::{TlsFiles, TlsPaths};
 use storage::{EtcdOptions, EtcdTls};
 
 use crate::cli::ServeArgs;
-use crate::wiring::{self, Error, Result, Serving, StorageChoice};
+use crate::error::{Error, Result};
+use crate::wiring::{self, Serving, StorageChoice};
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     // A configuration that does not load stops the start before anything is touched.

@@ -10,7 +10,8 @@ use registry::{Catalog, GenericStore, Resource, WriteOptions};
 use storage::EtcdOptions;
 
 use crate::cli::UpArgs;
-use crate::wiring::{self, Error, Result, Serving, StorageChoice};
+use crate::error::{Error, Result};
+use crate::wiring::{self, Serving, StorageChoice};
 
 pub async fn run(args: UpArgs) -> Result<()> {
     // A configuration that does not load stops the start before anything is touched.
