@@ -74,16 +74,16 @@ pub async fn run(args: UpArgs) -> Result<()> {
             }
             .write(&kubeconfig_path)
             .map_err(Error::Certificates)?;
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "ready {url}").map_err(Error::Output)?;
             // An absolute path, so the hint works from any directory.
             let shown = std::fs::canonicalize(&kubeconfig_path).unwrap_or(kubeconfig_path);
-            writeln!(
-                out,
-                "  export KUBECONFIG={}\n  kubectl api-resources --api-group=fleet.k0rdent.io",
+            // One write: a reader that takes the ready line and closes the pipe has all of it.
+            let announcement = format!(
+                "ready {url}\n  export KUBECONFIG={}\n  kubectl api-resources --api-group=fleet.k0rdent.io\n",
                 shown.display()
-            )
-            .map_err(Error::Output)?;
+            );
+            let mut out = std::io::stdout().lock();
+            out.write_all(announcement.as_bytes())
+                .map_err(Error::Output)?;
             out.flush().map_err(Error::Output)
         })
     };

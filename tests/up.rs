@@ -371,8 +371,10 @@ fn logs_into_a_pipe_are_plain_text_without_request_lines() {
         .expect("starting fleet-apiserver up");
     let mut child = KilledOnDrop(Some(child));
     let stdout = child.0.as_mut().unwrap().stdout.take().unwrap();
+    // Kept open while the server runs (it may still write to it).
+    let mut stdout = std::io::BufReader::new(stdout);
     let mut ready = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).unwrap();
+    std::io::BufRead::read_line(&mut stdout, &mut ready).unwrap();
     assert!(ready.starts_with("ready https://"), "{ready}");
     // A request, answered, so that a request line would appear if requests were logged at info.
     if let Some(kubectl) = Kubectl::new("1.33", &temp.path().join("admin.kubeconfig")) {
