@@ -6,11 +6,11 @@
 use serde_json::Value;
 use storage::Revision;
 
+use crate::errors::{ApiError, Result};
 use crate::generic::{set_resource_version, GenericStore};
 use crate::list::ListRequest;
 use crate::meta;
 use crate::resource::Resource;
-use crate::status::{ApiError, Result};
 use crate::time;
 
 /// The finalizer of foreground cascading deletion.

@@ -21,11 +21,11 @@ use tokio::task::JoinHandle;
 
 use crate::catalog::Catalog;
 use crate::delete::{self, DeleteOptions, Propagation, FOREGROUND, ORPHAN};
+use crate::errors::Result;
 use crate::generic::{GenericStore, Subresource, WriteOptions};
 use crate::list::ListRequest;
 use crate::meta;
 use crate::resource::Resource;
-use crate::status::Result;
 
 /// How long the collector waits for more changes before a pass.
 const DEBOUNCE: Duration = Duration::from_millis(100);

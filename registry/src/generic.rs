@@ -11,13 +11,13 @@ use serde_json::Value;
 use storage::{Codec, Codecs, KeyValue, Revision, Store};
 
 use crate::delete;
+use crate::errors::{ApiError, Result};
 use crate::field::{go_quote, FieldError};
 use crate::fieldmanager;
 use crate::meta;
 use crate::objectmeta;
 use crate::resource::Resource;
 use crate::schema::{self, FieldValidation};
-use crate::status::{ApiError, Result};
 use crate::time;
 
 /// How many names `generateName` tries before giving up on collisions.

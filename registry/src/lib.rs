@@ -11,7 +11,8 @@
 //! - [`gc`]: the garbage collector over ownerReferences (standalone mode).
 //! - [`selector`]: label and field selectors; [`labelselector`]: `metav1.LabelSelector` in
 //!   objects; [`jsonpath`]: paths of columns and fields.
-//! - [`status`]: `metav1.Status` and [`ApiError`], the one mapping of storage errors.
+//! - [`errors`]: [`ApiError`] and the `metav1.Status` it becomes (upstream's
+//!   `pkg/api/errors`), the one mapping of storage errors.
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers; [`time`]: times
 //!   as the API prints them;
 //!   [`objectmeta`]: validation of `metadata` on create and update.
@@ -35,6 +36,7 @@ pub mod clustertemplate;
 pub mod credential;
 pub mod delete;
 pub mod duplicates;
+pub mod errors;
 pub mod field;
 pub mod fieldmanager;
 pub mod fleet;
@@ -53,7 +55,6 @@ pub mod schema;
 pub mod selector;
 pub mod servicespec;
 pub mod servicetemplate;
-pub mod status;
 pub mod strategic;
 pub mod strategy;
 pub mod structural;
@@ -63,9 +64,9 @@ pub mod watch;
 
 pub use catalog::Catalog;
 pub use delete::{DeleteOptions, Deleted, Preconditions, Propagation};
+pub use errors::{ApiError, Status};
 pub use generic::{DecodedFrom, GenericStore, Subresource, WriteOptions, Written};
 pub use list::{ListRequest, ObjectList, ReadAt};
 pub use resource::{GroupResource, Resource, ResourceDefinition, Scope};
 pub use schema::FieldValidation;
-pub use status::{ApiError, Status};
 pub use strategy::{SchemalessStrategy, Strategy};

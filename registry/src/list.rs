@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use storage::{ListOptions, Revision};
 
+use crate::errors::{ApiError, Result};
 use crate::generic::GenericStore;
 use crate::resource::Resource;
 use crate::selector::{labels_of, FieldSelector, LabelSelector};
-use crate::status::{ApiError, Result};
 
 /// Which revision a list reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,12 +13,12 @@ use storage::{Revision, WatchEvent};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::errors::{ApiError, Result};
 use crate::generic::GenericStore;
 use crate::list::{field_value, ListRequest};
 use crate::meta;
 use crate::resource::Resource;
 use crate::selector::{labels_of, FieldSelector, LabelSelector};
-use crate::status::{ApiError, Result};
 
 /// The type of a watch event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

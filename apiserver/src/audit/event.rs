@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use registry::status::StatusDetails;
+use registry::errors::StatusDetails;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -3,8 +3,8 @@
 //! by finalizers answers the object with its `deletionTimestamp`.
 
 use http::{Response, StatusCode};
+use registry::errors::StatusDetails;
 use registry::field::FieldError;
-use registry::status::StatusDetails;
 use registry::{meta, ApiError, DeleteOptions, Deleted, Preconditions, Propagation, Status};
 use serde_json::{json, Value};
 

@@ -340,7 +340,7 @@ fn template(name: &str, upgrade_to: &[&str]) -> Value {
     })
 }
 
-fn causes(error: crate::status::ApiError) -> Vec<String> {
+fn causes(error: crate::errors::ApiError) -> Vec<String> {
     let details = error.status().details.clone().unwrap_or_default();
     details
         .causes

@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use crate::admission::{Admission, Request};
+use crate::errors::ApiError;
 use crate::field::{FieldError, FieldErrorKind};
 use crate::generic::GenericStore;
 use crate::meta;
 use crate::resource::{Resource, ResourceDefinition};
-use crate::status::ApiError;
 use crate::strategy::SchemalessStrategy;
 
 /// At most this many MultiClusterServices are read for one check.

@@ -10,9 +10,9 @@ use storage::{Codec, EmbeddedOptions, EmbeddedStore};
 use super::tests::{cause, causes, invalid, metadata, Cause, LABEL_VALUE, QUALIFIED, SUBDOMAIN};
 use super::{finalizer_warnings, path_segment_name, validate};
 use crate::delete::{DeleteOptions, Deleted};
+use crate::errors::ApiError;
 use crate::generic::{GenericStore, Subresource, WriteOptions};
 use crate::resource::{Resource, ResourceDefinition, Scope};
-use crate::status::ApiError;
 use crate::strategy::SchemalessStrategy;
 
 async fn store(built_in: bool) -> (tempfile::TempDir, GenericStore, Resource) {

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::status::ApiError;
+use crate::errors::ApiError;
 
 /// `RegexError` of a qualified name's name part (written out: this is the specification).
 pub(super) const QUALIFIED: &str =

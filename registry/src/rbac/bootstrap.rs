@@ -7,8 +7,8 @@
 use serde_json::{json, Value};
 
 use crate::catalog::Catalog;
+use crate::errors::{ApiError, Result};
 use crate::generic::{GenericStore, WriteOptions};
-use crate::status::{ApiError, Result};
 
 const AUTOUPDATE: &str = "rbac.authorization.kubernetes.io/autoupdate";
 const FLEET: &str = "fleet.k0rdent.io";
