@@ -16,8 +16,8 @@ use crate::field::{go_quote, FieldError};
 use crate::fieldmanager;
 use crate::meta;
 use crate::objectmeta;
+use crate::pruning::{self, FieldValidation};
 use crate::resource::Resource;
-use crate::schema::{self, FieldValidation};
 use crate::time;
 
 /// How many names `generateName` tries before giving up on collisions.
@@ -128,7 +128,7 @@ fn check_fields(res: &Resource, obj: &mut Value, options: &WriteOptions) -> Resu
     let decoded = (options.field_validation == FieldValidation::Strict
         && options.decoded_from == DecodedFrom::Patch)
         .then(|| serde_json::to_string(&*obj).unwrap_or_default());
-    let mut unknown = schema::prune(obj, res.def.schema.as_ref());
+    let mut unknown = pruning::prune(obj, res.def.schema.as_ref());
     unknown.sort_by_key(|path| (!path.starts_with("metadata."), path.clone()));
     let messages: Vec<String> = options
         .decoding_errors

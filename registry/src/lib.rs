@@ -16,7 +16,7 @@
 //! - [`field`]: field validation errors; [`meta`]: object metadata helpers; [`time`]: times
 //!   as the API prints them;
 //!   [`objectmeta`]: validation of `metadata` on create and update.
-//! - [`schema`]: unknown fields against a schema (`fieldValidation`, pruning);
+//! - [`pruning`]: unknown fields against a schema (`fieldValidation`, pruning);
 //!   [`duplicates`]: repeated keys of request bodies; [`structural`]: structural schemas
 //!   from Rust types.
 //! - [`admission`]: checks against other objects, after a kind's own validation.
@@ -49,9 +49,9 @@ pub mod meta;
 pub mod multiclusterservice;
 pub mod objectmeta;
 pub mod pricelist;
+pub mod pruning;
 pub mod rbac;
 pub mod resource;
-pub mod schema;
 pub mod selector;
 pub mod servicespec;
 pub mod servicetemplate;
@@ -67,6 +67,6 @@ pub use delete::{DeleteOptions, Deleted, Preconditions, Propagation};
 pub use errors::{ApiError, Status};
 pub use generic::{DecodedFrom, GenericStore, Subresource, WriteOptions, Written};
 pub use list::{ListRequest, ObjectList, ReadAt};
+pub use pruning::FieldValidation;
 pub use resource::{GroupResource, Resource, ResourceDefinition, Scope};
-pub use schema::FieldValidation;
 pub use strategy::{SchemalessStrategy, Strategy};

@@ -4,9 +4,9 @@
 //! patch types the handlers really implement are declared: kubectl decides from them whether
 //! to validate on the client (it does not when the PATCH operation declares `fieldValidation`).
 
+mod definitions;
+mod gnostic;
 mod paths;
-mod protobuf;
-mod schemas;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -142,7 +142,7 @@ fn negotiate(headers: &HeaderMap, protobuf: bool) -> Result<Representation, ApiE
     for range in parse_accept(accept) {
         match range.essence.as_str() {
             "application/json" | "application/*" | "*/*" => return Ok(Representation::Json),
-            protobuf::MEDIA_TYPE | protobuf::MEDIA_TYPE_DEPRECATED if protobuf => {
+            gnostic::MEDIA_TYPE | gnostic::MEDIA_TYPE_DEPRECATED if protobuf => {
                 return Ok(Representation::Protobuf)
             }
             _ => {}
@@ -151,7 +151,7 @@ fn negotiate(headers: &HeaderMap, protobuf: bool) -> Result<Representation, ApiE
     if protobuf {
         Err(ApiError::not_acceptable(&[
             "application/json",
-            protobuf::MEDIA_TYPE,
+            gnostic::MEDIA_TYPE,
         ]))
     } else {
         Err(ApiError::not_acceptable(&["application/json"]))
@@ -220,7 +220,7 @@ impl Documents {
         let v2 = v2_document(&all);
         Documents {
             v2: Document::new(&v2),
-            v2_protobuf: Document::with_type(protobuf::encode(&v2), protobuf::MEDIA_TYPE),
+            v2_protobuf: Document::with_type(gnostic::encode(&v2), gnostic::MEDIA_TYPE),
             v3_root: Bytes::from(
                 serde_json::to_vec(&json!({"paths": root_paths})).expect("JSON serialises"),
             ),
@@ -246,12 +246,12 @@ fn info() -> Value {
 }
 
 fn v3_document(served: &[&Resource]) -> Value {
-    let style = schemas::Style::V3;
+    let style = definitions::Style::V3;
     let mut paths = serde_json::Map::new();
-    let mut components = schemas::meta_schemas(style);
+    let mut components = definitions::meta_schemas(style);
     for r in served {
         paths.extend(paths::resource_paths(r, style));
-        components.extend(schemas::resource_schemas(r, style));
+        components.extend(definitions::resource_schemas(r, style));
     }
     json!({
         "openapi": "3.0.0",
@@ -262,12 +262,12 @@ fn v3_document(served: &[&Resource]) -> Value {
 }
 
 fn v2_document(served: &[&Resource]) -> Value {
-    let style = schemas::Style::V2;
+    let style = definitions::Style::V2;
     let mut paths = serde_json::Map::new();
-    let mut definitions = schemas::meta_schemas(style);
+    let mut definitions = definitions::meta_schemas(style);
     for r in served {
         paths.extend(paths::resource_paths(r, style));
-        definitions.extend(schemas::resource_schemas(r, style));
+        definitions.extend(definitions::resource_schemas(r, style));
     }
     json!({
         "swagger": "2.0",
@@ -305,10 +305,10 @@ mod tests {
     #[test]
     fn v2_is_protobuf_for_either_spelling_of_its_media_type() {
         let json = get("/openapi/v2", "application/json", None);
-        for accept in [protobuf::MEDIA_TYPE, protobuf::MEDIA_TYPE_DEPRECATED] {
+        for accept in [gnostic::MEDIA_TYPE, gnostic::MEDIA_TYPE_DEPRECATED] {
             let response = get("/openapi/v2", accept, None);
             assert_eq!(response.status(), StatusCode::OK);
-            assert_eq!(header(&response, CONTENT_TYPE), protobuf::MEDIA_TYPE);
+            assert_eq!(header(&response, CONTENT_TYPE), gnostic::MEDIA_TYPE);
             assert_eq!(header(&response, VARY), "Accept");
             assert_ne!(header(&response, ETAG), header(&json, ETAG));
             let etag = header(&response, ETAG);
@@ -319,10 +319,10 @@ mod tests {
 
     #[test]
     fn json_comes_first_and_protobuf_is_only_for_v2() {
-        let either = format!("application/json, {}", protobuf::MEDIA_TYPE);
+        let either = format!("application/json, {}", gnostic::MEDIA_TYPE);
         let response = get("/openapi/v2", &either, None);
         assert_eq!(header(&response, CONTENT_TYPE), "application/json");
-        let v3 = get("/openapi/v3", protobuf::MEDIA_TYPE_DEPRECATED, None);
+        let v3 = get("/openapi/v3", gnostic::MEDIA_TYPE_DEPRECATED, None);
         assert_eq!(v3.status(), StatusCode::NOT_ACCEPTABLE);
         let yaml = get("/openapi/v2", "application/yaml", None);
         assert_eq!(yaml.status(), StatusCode::NOT_ACCEPTABLE);

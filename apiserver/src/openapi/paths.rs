@@ -5,7 +5,7 @@
 use registry::Resource;
 use serde_json::{json, Map, Value};
 
-use super::schemas::{kind_name, meta_name, Style};
+use super::definitions::{kind_name, meta_name, Style};
 
 /// One operation to describe.
 struct Op<'a> {

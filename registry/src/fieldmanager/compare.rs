@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::path::PathElement;
-use super::schema::{Atom, Kind, List, ListType, Type};
+use super::schemaconv::{Atom, Kind, List, ListType, Type};
 use super::set::FieldSet;
 use super::value;
 use super::walk::item_element;

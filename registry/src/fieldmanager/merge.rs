@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde_json::{Map, Value};
 
 use super::path::PathElement;
-use super::schema::{Kind, List, ListType, Type};
+use super::schemaconv::{Kind, List, ListType, Type};
 use super::walk::item_element;
 
 /// What an item repeated in the live list merges as: nothing of its own.

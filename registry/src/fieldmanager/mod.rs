@@ -11,7 +11,7 @@
 //!
 //! # Layout
 //! - [`path`](PathElement) and [`set`](FieldSet): field paths and sets, `fieldsV1` encoding.
-//! - `schema`: what an OpenAPI schema says of list and map types; `value`: Go's value order
+//! - `schemaconv`: what an OpenAPI schema says of list and map types; `value`: Go's value order
 //!   and renderings.
 //! - `walk`, `compare`, `merge`: walks of objects along their type (field sets, validation,
 //!   removal; differences; merging).
@@ -39,7 +39,7 @@ pub mod lastapplied;
 mod managed;
 mod merge;
 mod path;
-mod schema;
+mod schemaconv;
 mod set;
 mod updater;
 mod value;
@@ -55,7 +55,7 @@ pub use managed::{ManagedFields, ManagedFieldsEntry, ManagedOperation};
 pub use path::{Path, PathElement, PathElementError};
 pub use set::{FieldSet, FieldsV1Error};
 
-use schema::Type;
+use schemaconv::Type;
 use updater::Updater;
 
 /// The manager that owns what an object held before its first apply (`skipNonApplied`).

@@ -11,7 +11,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::path::{Path, PathElement, PathElementError};
-use super::schema::Type;
+use super::schemaconv::Type;
 use super::value;
 
 /// A set of field paths, as recorded in a `managedFields` entry.

@@ -12,7 +12,7 @@ use super::conflict::{Conflict, Conflicts};
 use super::managed::{identifier, ManagedFields, ManagedFieldsEntry, ManagedOperation};
 use super::merge::merge;
 use super::path::{Path, PathElement};
-use super::schema::Type;
+use super::schemaconv::Type;
 use super::set::FieldSet;
 use super::value;
 use super::walk::{present_fields, remove_items, to_field_set, Emptied};

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::path::PathElement;
-use super::schema::{Kind, List, ListType, Type};
+use super::schemaconv::{Kind, List, ListType, Type};
 use super::set::FieldSet;
 use super::value;
 

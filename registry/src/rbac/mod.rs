@@ -6,7 +6,7 @@
 pub mod authorizer;
 pub mod bootstrap;
 pub mod escalation;
-mod schema;
+mod openapi;
 
 use std::sync::Arc;
 
@@ -24,26 +24,26 @@ pub const VERSION: &str = "v1";
 /// Registers the four RBAC kinds.
 pub fn install(catalog: &Catalog) -> Result<(), AlreadyRegistered> {
     let kinds = [
-        ("Role", "roles", Scope::Namespaced, schema::role(), false),
+        ("Role", "roles", Scope::Namespaced, openapi::role(), false),
         (
             "ClusterRole",
             "clusterroles",
             Scope::Cluster,
-            schema::cluster_role(),
+            openapi::cluster_role(),
             false,
         ),
         (
             "RoleBinding",
             "rolebindings",
             Scope::Namespaced,
-            schema::role_binding(),
+            openapi::role_binding(),
             true,
         ),
         (
             "ClusterRoleBinding",
             "clusterrolebindings",
             Scope::Cluster,
-            schema::cluster_role_binding(),
+            openapi::cluster_role_binding(),
             true,
         ),
     ];
