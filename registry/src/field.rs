@@ -203,6 +203,54 @@ fn print_value(value: &Value) -> String {
     }
 }
 
+/// The JSON type of a value, as OpenAPI names it.
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// kube-openapi's `InvalidType`: `spec.provider: Invalid value: "integer": spec.provider in
+/// body must be of type string: "integer"`.
+pub fn type_error(path: &str, value: &Value, expected: &str) -> FieldError {
+    let actual = type_name(value);
+    FieldError::invalid(
+        path,
+        &Value::from(actual),
+        &format!("{path} in body must be of type {expected}: {actual:?}"),
+    )
+}
+
+/// A required string field at `path`: `Required` when missing or empty, a type error when
+/// not a string.
+pub fn required_string<'a>(
+    value: Option<&'a Value>,
+    path: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a str> {
+    match value {
+        None | Some(Value::Null) => {
+            errors.push(FieldError::required(path, ""));
+            None
+        }
+        Some(Value::String(s)) if s.is_empty() => {
+            errors.push(FieldError::required(path, ""));
+            None
+        }
+        Some(Value::String(s)) => Some(s),
+        Some(other) => {
+            errors.push(type_error(path, other, "string"));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::field::type_error;
 use crate::field::FieldError;
-use crate::templatesource::type_error;
 
 /// Labels a cluster must carry to be selected. `matchLabels` and `matchExpressions` are
 /// ANDed; an empty selector (`{}`) selects every cluster.

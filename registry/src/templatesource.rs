@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::field::{FieldError, FieldErrorKind};
+use crate::field::{required_string, type_error, type_name, FieldError, FieldErrorKind};
 use crate::resource::{ColumnSource, PrinterColumn};
 
 /// Where a template's objects come from: exactly one of a Helm chart (`helm`) or manifests
@@ -549,30 +549,6 @@ fn printed_value(value: &Value) -> String {
     }
 }
 
-/// The JSON type of a value, as OpenAPI names it.
-pub fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// kube-openapi's `InvalidType`: `spec.provider: Invalid value: "integer": spec.provider in
-/// body must be of type string: "integer"`.
-pub fn type_error(path: &str, value: &Value, expected: &str) -> FieldError {
-    let actual = type_name(value);
-    FieldError::invalid(
-        path,
-        &Value::from(actual),
-        &format!("{path} in body must be of type {expected}: {actual:?}"),
-    )
-}
-
 /// An `Invalid` error that does not print the value (`field.OmitValueType`).
 fn omitted_invalid(path: &str, detail: &str) -> FieldError {
     FieldError {
@@ -580,30 +556,6 @@ fn omitted_invalid(path: &str, detail: &str) -> FieldError {
         field: path.into(),
         value: None,
         detail: detail.into(),
-    }
-}
-
-/// A required string field at `path`: `Required` when missing or empty, a type error when
-/// not a string.
-pub fn required_string<'a>(
-    value: Option<&'a Value>,
-    path: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<&'a str> {
-    match value {
-        None | Some(Value::Null) => {
-            errors.push(FieldError::required(path, ""));
-            None
-        }
-        Some(Value::String(s)) if s.is_empty() => {
-            errors.push(FieldError::required(path, ""));
-            None
-        }
-        Some(Value::String(s)) => Some(s),
-        Some(other) => {
-            errors.push(type_error(path, other, "string"));
-            None
-        }
     }
 }
 

@@ -8,9 +8,10 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+use crate::field::{type_error, type_name};
 use crate::field::{FieldError, FieldErrorKind};
 use crate::meta::{dns1123_label_problems, dns1123_subdomain_problems};
-use crate::templatesource::{is_semver, type_error, type_name};
+use crate::templatesource::is_semver;
 use crate::time::parse_time;
 
 /// `metav1.Condition` limits (`maxReasonLen`, `maxMessageLen`).

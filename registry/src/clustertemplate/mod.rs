@@ -100,11 +100,11 @@ impl Strategy for ClusterTemplateStrategy {
             return vec![FieldError::required("spec", "")];
         };
         if !spec.is_object() {
-            return vec![templatesource::type_error("spec", spec, "object")];
+            return vec![crate::field::type_error("spec", spec, "object")];
         }
         let mut errors = Vec::new();
         if let Some(provider) =
-            templatesource::required_string(spec.get("provider"), "spec.provider", &mut errors)
+            crate::field::required_string(spec.get("provider"), "spec.provider", &mut errors)
         {
             for problem in meta::dns1123_label_problems(provider) {
                 errors.push(FieldError::invalid(
@@ -115,11 +115,9 @@ impl Strategy for ClusterTemplateStrategy {
             }
         }
         let version_path = "spec.kubernetesVersion";
-        if let Some(version) = templatesource::required_string(
-            spec.get("kubernetesVersion"),
-            version_path,
-            &mut errors,
-        ) {
+        if let Some(version) =
+            crate::field::required_string(spec.get("kubernetesVersion"), version_path, &mut errors)
+        {
             if !templatesource::is_kubernetes_version(version) {
                 errors.push(FieldError::invalid(
                     version_path,
@@ -176,13 +174,13 @@ impl Strategy for ClusterTemplateStrategy {
 fn validate_upgrade_to(targets: &Value, own_name: Option<&str>) -> Vec<FieldError> {
     let path = "spec.upgradeTo";
     let Some(targets) = targets.as_array() else {
-        return vec![templatesource::type_error(path, targets, "array")];
+        return vec![crate::field::type_error(path, targets, "array")];
     };
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
     for (i, target) in targets.iter().enumerate() {
         let at = format!("{path}[{i}]");
-        let Some(name) = templatesource::required_string(Some(target), &at, &mut errors) else {
+        let Some(name) = crate::field::required_string(Some(target), &at, &mut errors) else {
             continue;
         };
         let problems = meta::dns1123_subdomain_problems(name);

@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::catalog::{AlreadyRegistered, Catalog};
+use crate::field::type_error;
 use crate::field::FieldError;
 use crate::fleet;
 use crate::meta;
 use crate::resource::{ColumnSource, PrinterColumn, ResourceDefinition, Scope};
 use crate::strategy::Strategy;
 use crate::structural::object_schema;
-use crate::templatesource::type_error;
 
 /// Identity kinds of the Cluster API providers that are cluster-scoped: the AWS provider's
 /// `AWSClusterStaticIdentity`, `AWSClusterRoleIdentity` and `AWSClusterControllerIdentity`,

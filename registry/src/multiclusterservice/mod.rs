@@ -14,13 +14,13 @@ use serde_json::{json, Map, Value};
 pub use self::types::*;
 use crate::admission::Admission;
 use crate::catalog::{AlreadyRegistered, Catalog};
+use crate::field::type_error;
 use crate::field::FieldError;
 use crate::fleet;
 use crate::meta;
 use crate::resource::{ColumnSource, PrinterColumn, ResourceDefinition, Scope};
 use crate::strategy::Strategy;
 use crate::structural::object_schema;
-use crate::templatesource::type_error;
 
 /// `spec.templateNamespace` when none is given.
 pub const DEFAULT_TEMPLATE_NAMESPACE: &str = "k0rdent-system";

@@ -7,9 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::field::type_error;
 use crate::field::FieldError;
 use crate::meta;
-use crate::templatesource::type_error;
 
 /// A service installed on every matching cluster.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -16,13 +16,13 @@ use serde_json::{json, Value};
 pub use self::currency::is_active as is_active_currency;
 pub use self::prices::{default_price_list, PRICES_AS_OF};
 use crate::catalog::{AlreadyRegistered, Catalog};
+use crate::field::type_error;
 use crate::field::FieldError;
 use crate::fleet;
 use crate::meta;
 use crate::resource::{ColumnSource, PrinterColumn, ResourceDefinition, Scope};
 use crate::strategy::Strategy;
 use crate::structural::object_schema;
-use crate::templatesource::type_error;
 
 /// Most digits after the decimal point of a price.
 pub const MAX_DECIMALS: usize = 6;

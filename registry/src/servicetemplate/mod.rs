@@ -85,7 +85,7 @@ impl Strategy for ServiceTemplateStrategy {
             return vec![FieldError::required("spec", "")];
         };
         if !spec.is_object() {
-            return vec![templatesource::type_error("spec", spec, "object")];
+            return vec![crate::field::type_error("spec", spec, "object")];
         }
         let mut errors = templatesource::validate_source(spec.get("source"), "spec.source");
         errors.extend(templatesource::validate_version(
