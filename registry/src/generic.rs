@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use storage::{Codec, Codecs, KeyValue, Revision, Store};
 
+use crate::admission::{Guarded, Writer};
 use crate::delete;
 use crate::errors::{ApiError, Result};
 use crate::field::{go_quote, FieldError};
@@ -54,7 +55,7 @@ pub struct Written {
 }
 
 /// Options of every write.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
     /// What to do with fields the schema does not declare.
     pub field_validation: FieldValidation,
@@ -70,6 +71,9 @@ pub struct WriteOptions {
     pub decoding_errors: Vec<String>,
     /// Where the object came from, which decides how strict decoding refuses it.
     pub decoded_from: DecodedFrom,
+    /// Who writes, for the kind's [`crate::admission::WriteGuard`]; `None` for in-process
+    /// writers, which are trusted.
+    pub writer: Option<Arc<dyn Writer>>,
 }
 
 /// The request body an object was decoded from.
@@ -281,6 +285,7 @@ impl GenericStore {
     ) -> Result<Written> {
         let namespace = res.def.scoped(namespace);
         let field_warnings = check_fields(res, &mut obj, options)?;
+        guard(res, namespace, &obj, None, options).await?;
         prepare_new_metadata(res, namespace, &mut obj);
         res.strategy.prepare_for_create(&mut obj);
         res.strategy.default(&mut obj);
@@ -412,6 +417,9 @@ impl GenericStore {
             .await
             .map_err(|e| ApiError::from_storage(e, &gr, name))?;
         let (old, stale) = self.decode_checked(&current)?;
+        if subresource == Subresource::Main {
+            guard(res, namespace, &obj, Some(&old), options).await?;
+        }
         check_resource_version(res, &obj, current.mod_revision, name)?;
         check_uid(res, &obj, &old, name)?;
         let mut errors = Vec::new();
@@ -505,6 +513,29 @@ pub(crate) fn set_resource_version(obj: &mut Value, revision: Revision) {
         "resourceVersion",
         Some(Value::String(revision.to_string())),
     );
+}
+
+/// The kind's check of the writer's authority over `new` (replacing `old`), if the kind has
+/// one and the write names a writer.
+async fn guard(
+    res: &Resource,
+    namespace: Option<&str>,
+    new: &Value,
+    old: Option<&Value>,
+    options: &WriteOptions,
+) -> Result<()> {
+    let (Some(guard), Some(writer)) = (res.strategy.write_guard(), options.writer.as_deref())
+    else {
+        return Ok(());
+    };
+    let write = Guarded {
+        def: &res.def,
+        namespace,
+        new,
+        old,
+        writer,
+    };
+    guard.check(&write).await
 }
 
 /// The metadata the server owns on create (k8s.io/apiserver `rest.BeforeCreate`).

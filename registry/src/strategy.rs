@@ -18,14 +18,16 @@
 //! [`Strategy::validate_status_update`] → stored.
 //!
 //! After validation (create and main-resource updates) the kind's [`Strategy::admission`]
-//! checks, which may read other objects, add their errors to the same 422.
+//! checks, which may read other objects, add their errors to the same 422. Before all of it,
+//! on create and update (after the stored object is read), the kind's
+//! [`Strategy::write_guard`] may refuse the writer (403).
 //!
 //! Only `prepare_*` and `default` may change the object. Strategies never invent `.status`:
 //! status is written by controllers through `/status`.
 
 use serde_json::Value;
 
-use crate::admission::Admission;
+use crate::admission::{Admission, WriteGuard};
 use crate::field::FieldError;
 use crate::meta;
 
@@ -74,6 +76,12 @@ pub trait Strategy: Send + Sync + 'static {
     /// Checks against other objects ([`crate::admission`]), run after `validate` and
     /// `validate_update`.
     fn admission(&self) -> Option<&dyn Admission> {
+        None
+    }
+
+    /// The check of a writer's authority over what it writes (RBAC's escalation check), run
+    /// before everything above on writes that name a writer.
+    fn write_guard(&self) -> Option<&dyn WriteGuard> {
         None
     }
 }

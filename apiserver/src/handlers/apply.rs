@@ -18,6 +18,10 @@ const ATTEMPTS: usize = 5;
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let mut options = options::write_options(&call.query, &call.headers, "PatchOptions")?;
+    options.writer = Some(escalation::RequestWriter::shared(
+        &call.user,
+        &call.server.access.authorizer,
+    ));
     let manager = field_manager(&call.query)?;
     let force = force(&call.query)?;
     // The apply records its own entry; the store must not add an Update one.
@@ -71,17 +75,6 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
                 meta::name(&applied).unwrap_or_default()
             )));
         }
-        let authorizer = call.server.access.authorizer.as_ref();
-        let ns = namespace.as_deref();
-        escalation::check(
-            authorizer,
-            &call.user,
-            &resource.def,
-            ns,
-            &applied,
-            live.as_ref(),
-        )
-        .await?;
         check_uid(&resource.def, &name, &config, live.as_ref())?;
         let written = match &live {
             None => {

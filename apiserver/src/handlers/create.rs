@@ -12,6 +12,10 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
     let mut options = options::write_options(&call.query, &call.headers, "CreateOptions")?;
+    options.writer = Some(escalation::RequestWriter::shared(
+        &call.user,
+        &call.server.access.authorizer,
+    ));
     let object = body::read_object(call.body, &call.headers, &resource.def, &mut options).await?;
     // rest.EnsureObjectNamespaceMatchesRequestNamespace
     if let (Some(url), Some(body)) = (namespace.as_deref(), meta::namespace(&object)) {
@@ -21,9 +25,6 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             ));
         }
     }
-    let authorizer = call.server.access.authorizer.as_ref();
-    let ns = namespace.as_deref();
-    escalation::check(authorizer, &call.user, &resource.def, ns, &object, None).await?;
     let written = call
         .server
         .store

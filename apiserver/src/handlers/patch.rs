@@ -52,6 +52,10 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let mut options = options::write_options(&call.query, &call.headers, "PatchOptions")?;
     options::check_no_force(&call.query)?;
     options.decoded_from = DecodedFrom::Patch;
+    options.writer = Some(escalation::RequestWriter::shared(
+        &call.user,
+        &call.server.access.authorizer,
+    ));
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
@@ -89,17 +93,6 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
                 meta::name(&patched).unwrap_or_default()
             )));
         }
-        let authorizer = call.server.access.authorizer.as_ref();
-        let ns = namespace.as_deref();
-        escalation::check(
-            authorizer,
-            &call.user,
-            &resource.def,
-            ns,
-            &patched,
-            Some(&current),
-        )
-        .await?;
         let written = store
             .update(
                 &resource,

@@ -12,27 +12,12 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
     let mut options = options::write_options(&call.query, &call.headers, "UpdateOptions")?;
+    options.writer = Some(escalation::RequestWriter::shared(
+        &call.user,
+        &call.server.access.authorizer,
+    ));
     let object = body::read_object(call.body, &call.headers, &resource.def, &mut options).await?;
     check_name(&object, &name, namespace.as_deref())?;
-    if resource.def.group == registry::rbac::GROUP {
-        let old = call
-            .server
-            .store
-            .get(&resource, namespace.as_deref(), &name)
-            .await
-            .ok();
-        let authorizer = call.server.access.authorizer.as_ref();
-        let ns = namespace.as_deref();
-        escalation::check(
-            authorizer,
-            &call.user,
-            &resource.def,
-            ns,
-            &object,
-            old.as_ref(),
-        )
-        .await?;
-    }
     let written = call
         .server
         .store

@@ -6,10 +6,14 @@
 
 use std::collections::BTreeSet;
 
+use async_trait::async_trait;
 use serde_json::Value;
 
 use super::authorizer::PolicyRule;
+use crate::admission::{Guarded, WriteGuard, Writer};
+use crate::errors::{ApiError, Result};
 use crate::field::go_quote;
+use crate::resource::GroupResource;
 
 /// The rules of a Role or ClusterRole object (its `rules`).
 pub fn rules_of(object: &Value) -> Vec<PolicyRule> {
@@ -226,6 +230,115 @@ pub fn escalation(
         message.push_str(&format!("; resolution errors: [{}]", errors.join(" ")));
     }
     Some(message)
+}
+
+/// No privilege escalation through RBAC writes, the RBAC kinds' [`WriteGuard`]: a Role or
+/// ClusterRole is written only by a writer who holds every permission it grants or may
+/// `escalate` it; a binding only by one who holds the referenced role's permissions or may
+/// `bind` it; `system:masters` always (kube-apiserver `pkg/registry/rbac/{role,clusterrole,
+/// rolebinding,clusterrolebinding}/policybased/storage.go`, `pkg/registry/rbac/
+/// escalation_check.go`).
+#[derive(Debug, Clone, Copy)]
+pub struct EscalationCheck;
+
+#[async_trait]
+impl WriteGuard for EscalationCheck {
+    async fn check(&self, write: &Guarded<'_>) -> Result<()> {
+        let Guarded {
+            def,
+            namespace,
+            new,
+            old,
+            writer,
+        } = *write;
+        if writer.is_superuser() {
+            return Ok(());
+        }
+        let namespace = def.scoped(namespace).unwrap_or_default();
+        let name = crate::meta::name(new).unwrap_or_default();
+        let resource = def.group_resource();
+        // Writes that only touch what the garbage collector touches are no grant
+        // (`IsOnlyMutatingGCFields`); every other update is checked, labels included (a label
+        // can feed an aggregating role).
+        if old.is_some_and(|old| only_gc_fields_differ(old, new)) {
+            return Ok(());
+        }
+        match def.plural.as_str() {
+            "roles" | "clusterroles" => {
+                if writer.may("escalate", &def.plural, name, namespace).await {
+                    return Ok(());
+                }
+                let aggregates = [Some(new), old]
+                    .into_iter()
+                    .flatten()
+                    .any(|o| o.get("aggregationRule").is_some_and(|a| !a.is_null()));
+                if aggregates {
+                    return Err(ApiError::forbidden(
+                        &resource,
+                        name,
+                        "must have cluster-admin privileges to use the aggregationRule",
+                    ));
+                }
+                confirm(writer, &resource, name, namespace, &rules_of(new))
+            }
+            "rolebindings" | "clusterrolebindings" => {
+                let kind = new["roleRef"]["kind"].as_str().unwrap_or_default();
+                let role = new["roleRef"]["name"].as_str().unwrap_or_default();
+                let plural = if kind == "Role" {
+                    "roles"
+                } else {
+                    "clusterroles"
+                };
+                if writer.may("bind", plural, role, namespace).await {
+                    return Ok(());
+                }
+                let rules = match writer.role_reference_rules(kind, role, namespace) {
+                    Some(Ok(rules)) => rules,
+                    Some(Err(e)) => return Err(ApiError::forbidden(&resource, name, &e)),
+                    // No mode keeps roles: nothing can be shown to be held.
+                    None => Vec::new(),
+                };
+                confirm(writer, &resource, name, namespace, &rules)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether `new` differs from `old` only in `metadata.ownerReferences` and
+/// `metadata.finalizers` (and what the server sets on every write).
+fn only_gc_fields_differ(old: &Value, new: &Value) -> bool {
+    let strip = |object: &Value| {
+        let mut object = object.clone();
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in [
+                "ownerReferences",
+                "finalizers",
+                "resourceVersion",
+                "managedFields",
+                "generation",
+            ] {
+                metadata.remove(field);
+            }
+        }
+        object
+    };
+    strip(old) == strip(new)
+}
+
+/// `ConfirmNoEscalation`: 403 unless the writer holds every rule of `wanted` in `namespace`.
+fn confirm(
+    writer: &dyn Writer,
+    resource: &GroupResource,
+    name: &str,
+    namespace: &str,
+    wanted: &[PolicyRule],
+) -> Result<()> {
+    let (held, errors) = writer.rules_held(namespace);
+    match escalation(writer.name(), writer.groups(), &held, wanted, &errors) {
+        None => Ok(()),
+        Some(message) => Err(ApiError::forbidden(resource, name, &message)),
+    }
 }
 
 #[cfg(test)]

@@ -6,12 +6,15 @@
 pub mod authorizer;
 pub mod bootstrap;
 pub mod escalation;
+#[cfg(test)]
+mod guard_tests;
 mod openapi;
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::admission::WriteGuard;
 use crate::catalog::{AlreadyRegistered, Catalog};
 use crate::field::{go_strings, FieldError};
 use crate::meta::path_segment_problems;
@@ -148,6 +151,10 @@ impl Strategy for RoleStrategy {
         path_segment_problems(name)
     }
 
+    fn write_guard(&self) -> Option<&dyn WriteGuard> {
+        Some(&escalation::EscalationCheck)
+    }
+
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
         let mut errors = Vec::new();
         for (i, rule) in obj["rules"].as_array().into_iter().flatten().enumerate() {
@@ -203,6 +210,10 @@ struct BindingStrategy {
 impl Strategy for BindingStrategy {
     fn validate_name(&self, name: &str) -> Vec<String> {
         path_segment_problems(name)
+    }
+
+    fn write_guard(&self) -> Option<&dyn WriteGuard> {
+        Some(&escalation::EscalationCheck)
     }
 
     /// `SetDefaults_Subject`: User and Group subjects belong to the RBAC group.
