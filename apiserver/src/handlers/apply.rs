@@ -9,7 +9,7 @@ use registry::fieldmanager::{self, lastapplied, ApplyError};
 use registry::{meta, ApiError, Subresource};
 use serde_json::Value;
 
-use super::{body, escalation, options, renderer, Call};
+use super::{body, renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
@@ -17,11 +17,7 @@ use crate::response::{self, Body};
 const ATTEMPTS: usize = 5;
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    let mut options = options::write_options(&call.query, &call.headers, "PatchOptions")?;
-    options.writer = Some(escalation::RequestWriter::shared(
-        &call.user,
-        &call.server.access.authorizer,
-    ));
+    let mut options = call.write_options("PatchOptions")?;
     let manager = field_manager(&call.query)?;
     let force = force(&call.query)?;
     // The apply records its own entry; the store must not add an Update one.

@@ -54,6 +54,17 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// The write options of this request (`kind` names the options type in errors), with the
+    /// request's user as the writer the store's write guards judge.
+    pub fn write_options(&self, kind: &str) -> Result<registry::WriteOptions, ApiError> {
+        let mut options = options::write_options(&self.query, &self.headers, kind)?;
+        options.writer = Some(escalation::RequestWriter::shared(
+            &self.user,
+            &self.server.access.authorizer,
+        ));
+        Ok(options)
+    }
+
     pub fn namespace(&self) -> Option<&str> {
         self.request.namespace.as_deref()
     }

@@ -8,7 +8,7 @@ use http::{Response, StatusCode};
 use registry::{meta, ApiError, DecodedFrom, FieldValidation};
 use serde_json::Value;
 
-use super::{body, escalation, options, renderer, Call};
+use super::{body, options, renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
@@ -49,13 +49,9 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     if patch_type == PatchType::Apply {
         return super::apply::handle(call).await;
     }
-    let mut options = options::write_options(&call.query, &call.headers, "PatchOptions")?;
+    let mut options = call.write_options("PatchOptions")?;
     options::check_no_force(&call.query)?;
     options.decoded_from = DecodedFrom::Patch;
-    options.writer = Some(escalation::RequestWriter::shared(
-        &call.user,
-        &call.server.access.authorizer,
-    ));
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;

@@ -3,7 +3,7 @@
 use http::{Response, StatusCode};
 use registry::{meta, ApiError};
 
-use super::{body, escalation, options, renderer, Call};
+use super::{body, renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
@@ -11,11 +11,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
-    let mut options = options::write_options(&call.query, &call.headers, "UpdateOptions")?;
-    options.writer = Some(escalation::RequestWriter::shared(
-        &call.user,
-        &call.server.access.authorizer,
-    ));
+    let mut options = call.write_options("UpdateOptions")?;
     let object = body::read_object(call.body, &call.headers, &resource.def, &mut options).await?;
     check_name(&object, &name, namespace.as_deref())?;
     let written = call
