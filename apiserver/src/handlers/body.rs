@@ -118,8 +118,10 @@ pub async fn read_object(
             summarize(&bytes)
         ))
     };
-    let object: Value = serde_json::from_slice(&bytes)
+    // One pass finds the body's duplicate fields too (strict decoding reports them).
+    let parsed = registry::duplicates::parse(&bytes)
         .map_err(|e| unrecognized(format!("couldn't get version/kind; json parse error: {e}")))?;
+    let object = parsed.value;
     if !object.is_object() {
         return Err(unrecognized(
             "couldn't get version/kind; json parse error: not a JSON object".into(),
@@ -137,7 +139,7 @@ pub async fn read_object(
     }
     check_type(&object, def)?;
     if options.field_validation != FieldValidation::Ignore {
-        options.decoding_errors = registry::duplicates::duplicate_field_errors(&bytes);
+        options.decoding_errors = registry::duplicates::field_errors(&parsed.duplicates);
     }
     Ok(object)
 }

@@ -56,12 +56,13 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
     let bytes = body::read_bytes(call.body).await?;
-    let patch: Value = serde_json::from_slice(&bytes)
+    let parsed = registry::duplicates::parse(&bytes)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    let patch = parsed.value;
     // handlers/patch.go decodes merge and JSON patches strictly too: their duplicate fields
     // come before the patched object's unknown fields (a JSON patch's with a prefix).
     if options.field_validation != FieldValidation::Ignore {
-        let duplicates = registry::duplicates::duplicate_field_errors(&bytes);
+        let duplicates = registry::duplicates::field_errors(&parsed.duplicates);
         options.decoding_errors = match patch_type {
             PatchType::Json => duplicates
                 .iter()
