@@ -496,41 +496,34 @@ fn string_map<'a>(obj: &'a Value, field: &str) -> Vec<(&'a String, &'a str)> {
         .unwrap_or_default()
 }
 
-/// `metadata.finalizers`, as `Unstructured.GetFinalizers` reads them: nothing when any entry
-/// is not a string.
+/// A list of `metadata` as `Unstructured`'s accessors read it: every entry as `entry` reads
+/// it, or nothing when any entry is not of its type.
+fn metadata_list<'a, T>(
+    obj: &'a Value,
+    field: &str,
+    entry: impl Fn(&'a Value) -> Option<T>,
+) -> Vec<T> {
+    obj["metadata"][field]
+        .as_array()
+        .and_then(|list| list.iter().map(entry).collect::<Option<Vec<_>>>())
+        .unwrap_or_default()
+}
+
+/// `metadata.finalizers` (`Unstructured.GetFinalizers`).
 fn finalizers(obj: &Value) -> Vec<String> {
-    obj["metadata"]["finalizers"]
-        .as_array()
-        .and_then(|list| {
-            list.iter()
-                .map(|f| f.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-        })
-        .unwrap_or_default()
+    metadata_list(obj, "finalizers", |f| f.as_str().map(str::to_owned))
 }
 
-/// `metadata.ownerReferences`: nothing when any entry is not an object.
+/// `metadata.ownerReferences`.
 fn owner_references(obj: &Value) -> Vec<OwnerReference<'_>> {
-    obj["metadata"]["ownerReferences"]
-        .as_array()
-        .and_then(|list| {
-            list.iter()
-                .map(|r| r.as_object().map(OwnerReference::read))
-                .collect::<Option<Vec<_>>>()
-        })
-        .unwrap_or_default()
+    metadata_list(obj, "ownerReferences", |r| {
+        r.as_object().map(OwnerReference::read)
+    })
 }
 
-/// `metadata.managedFields`: nothing when any entry is not an object.
+/// `metadata.managedFields`.
 fn managed_fields(obj: &Value) -> Vec<&Map<String, Value>> {
-    obj["metadata"]["managedFields"]
-        .as_array()
-        .and_then(|list| {
-            list.iter()
-                .map(Value::as_object)
-                .collect::<Option<Vec<_>>>()
-        })
-        .unwrap_or_default()
+    metadata_list(obj, "managedFields", Value::as_object)
 }
 
 fn generation(obj: &Value) -> i64 {
