@@ -45,12 +45,8 @@ impl Kind {
     }
 
     fn collection(&self) -> String {
-        let prefix = discovery::prefix(&self.group, &self.version);
-        if self.namespaced {
-            format!("{prefix}/namespaces/{NAMESPACE}/{}", self.plural)
-        } else {
-            format!("{prefix}/{}", self.plural)
-        }
+        let namespace = self.namespaced.then_some(NAMESPACE);
+        discovery::collection(&self.group, &self.version, &self.plural, namespace)
     }
 
     fn path(&self, name: &str) -> String {

@@ -293,15 +293,6 @@ async fn methods_a_path_does_not_serve(backend: Backend) {
     );
 }
 
-/// The objects' path of a listed kind (in `default` when namespaced).
-fn collection_of(kind: &Listed) -> String {
-    let prefix = discovery::prefix(&kind.group, &kind.version);
-    match kind.namespaced {
-        true => format!("{prefix}/namespaces/default/{}", kind.name),
-        false => format!("{prefix}/{}", kind.name),
-    }
-}
-
 /// For every kind discovery lists with create and get: a strict create with a duplicated
 /// `metadata.name` is refused with the kind's own words, and nothing is stored; a PUT of its
 /// collection and a POST to an object path answer as upstream serves that kind — 400 `name
@@ -331,7 +322,12 @@ async fn every_kind_decodes_strictly_and_answers_unserved_methods_as_upstream(ba
             )
             .unwrap_or_else(|| panic!("no fixture of {}", kind.kind))
         };
-        let collection = collection_of(kind);
+        let collection = discovery::collection(
+            &kind.group,
+            &kind.version,
+            &kind.name,
+            kind.namespaced.then_some("default"),
+        );
         let what = format!("{}.{}", kind.name, kind.group);
 
         // {"metadata":{"name":"dup-a","name":"dup-b",...}}: the body's text with the name twice.

@@ -24,6 +24,16 @@ pub fn prefix(group: &str, version: &str) -> String {
     }
 }
 
+/// The collection path of `plural` in a group-version: in `namespace` for namespaced kinds,
+/// cluster-wide otherwise.
+pub fn collection(group: &str, version: &str, plural: &str, namespace: Option<&str>) -> String {
+    let prefix = prefix(group, version);
+    match namespace {
+        Some(namespace) => format!("{prefix}/namespaces/{namespace}/{plural}"),
+        None => format!("{prefix}/{plural}"),
+    }
+}
+
 /// The `apiVersion` of a group-version's objects: `<version>` or `<group>/<version>`.
 pub fn api_version(group: &str, version: &str) -> String {
     if group.is_empty() {
