@@ -118,7 +118,7 @@ async fn install_default_price_list(store: &GenericStore, pricelists: &Resource)
         manager: Some("fleet-apiserver".into()),
         ..WriteOptions::default()
     };
-    let object = registry::pricelist::default_price_list();
+    let object = registry::fleet::pricelist::default_price_list();
     match store.create(pricelists, None, object, &options).await {
         Ok(_) => {
             tracing::info!("created the default PriceList");

@@ -305,7 +305,7 @@ async fn kubectl_round_trips_the_examples_shows_columns_and_explains() {
 
     // `up` installed the PriceList `default`; the example is the same object.
     let installed = get(&client, Kind::PriceList, "default").await.json();
-    let default = registry::pricelist::default_price_list();
+    let default = registry::fleet::pricelist::default_price_list();
     assert_eq!(installed["spec"], default["spec"]);
     assert_eq!(
         installed["metadata"]["annotations"],
@@ -319,7 +319,11 @@ async fn kubectl_round_trips_the_examples_shows_columns_and_explains() {
             panic!("one object in {file}");
         };
         if file.ends_with("pricelist-default.yaml") {
-            assert_eq!(*local, registry::pricelist::default_price_list(), "{file}");
+            assert_eq!(
+                *local,
+                registry::fleet::pricelist::default_price_list(),
+                "{file}"
+            );
         }
         let out = kubectl.ok(&["apply", "-f", file]);
         // Applying the installed default only adds kubectl's last-applied annotation.
@@ -406,7 +410,7 @@ async fn kubectl_round_trips_the_examples_shows_columns_and_explains() {
 
     let table = kubectl.ok(&["get", "pl"]);
     let pl = rows(&table, &["NAME", "CURRENCY", "INSTANCE TYPES", "AGE"]);
-    let instance_types = registry::pricelist::default_price_list()["spec"]["instanceTypes"]
+    let instance_types = registry::fleet::pricelist::default_price_list()["spec"]["instanceTypes"]
         .as_array()
         .map_or(0, Vec::len)
         .to_string();

@@ -308,7 +308,7 @@ async fn kubectl_applies_the_examples_and_shows_columns_fields_warnings_and_docs
         "config": {"controlPlaneNumber": 3, "workersNumber": 5},
     });
     let rendered =
-        registry::templatesource::render_manifests(manifests, &context).expect("renders");
+        registry::fleet::templatesource::render_manifests(manifests, &context).expect("renders");
     let kinds: Vec<&str> = rendered
         .lines()
         .filter_map(|l| l.strip_prefix("kind: "))

@@ -24,16 +24,11 @@
 //! - [`strategic`]: strategic merge patch for built-in kinds.
 //! - [`rbac`]: the built-in rbac.authorization.k8s.io/v1 kinds (stored and served), their
 //!   authorizer index, escalation checks and bootstrap policy.
-//! - [`fleet`]: the fleet.k0rdent.io group; one module per kind ([`clustertemplate`],
-//!   [`clusterdeployment`], [`servicetemplate`], [`multiclusterservice`], [`credential`],
-//!   [`pricelist`]); [`templatesource`], shared by the template kinds, and [`servicespec`],
-//!   by the kinds that list services.
+//! - [`fleet`]: the fleet.k0rdent.io group, one folder per kind: definitions and strategies
+//!   over the types of `fleet_api`.
 
 pub mod admission;
 pub mod catalog;
-pub mod clusterdeployment;
-pub mod clustertemplate;
-pub mod credential;
 pub mod delete;
 pub mod duplicates;
 pub mod errors;
@@ -46,19 +41,14 @@ pub mod jsonpath;
 pub mod labelselector;
 pub mod list;
 pub mod meta;
-pub mod multiclusterservice;
 pub mod objectmeta;
-pub mod pricelist;
 pub mod pruning;
 pub mod rbac;
 pub mod resource;
 pub mod selector;
-pub mod servicespec;
-pub mod servicetemplate;
 pub mod strategic;
 pub mod strategy;
 pub mod structural;
-pub mod templatesource;
 pub mod time;
 pub mod watch;
 

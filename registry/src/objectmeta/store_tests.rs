@@ -281,7 +281,7 @@ fn everything_the_project_writes_has_valid_metadata() {
     }
     objects.push((
         "default PriceList".into(),
-        crate::pricelist::default_price_list(),
+        crate::fleet::pricelist::default_price_list(),
     ));
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
     for entry in std::fs::read_dir(examples).unwrap() {

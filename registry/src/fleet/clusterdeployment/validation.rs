@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::field::{type_error, type_name};
 use crate::field::{FieldError, FieldErrorKind};
+use crate::fleet::templatesource::is_semver;
 use crate::meta::{dns1123_label_problems, dns1123_subdomain_problems};
-use crate::templatesource::is_semver;
 use crate::time::parse_time;
 
 /// `metav1.Condition` limits (`maxReasonLen`, `maxMessageLen`).
@@ -159,7 +159,7 @@ fn services_problems(services: &[Value]) -> Vec<FieldError> {
             label(&at("namespace"), &service["namespace"], &mut errors);
         }
     }
-    errors.extend(crate::servicespec::dependency_problems(
+    errors.extend(crate::fleet::servicespec::dependency_problems(
         services,
         "spec.services",
     ));

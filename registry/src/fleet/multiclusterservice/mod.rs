@@ -5,13 +5,11 @@
 
 mod admission;
 pub mod services;
-mod types;
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-pub use self::types::*;
 use crate::admission::Admission;
 use crate::catalog::{AlreadyRegistered, Catalog};
 use crate::field::type_error;
@@ -21,11 +19,9 @@ use crate::meta;
 use crate::resource::{ColumnSource, PrinterColumn, ResourceDefinition, Scope};
 use crate::strategy::Strategy;
 use crate::structural::object_schema;
+pub use fleet_api::v1alpha1::multiclusterservice::*;
 
-/// `spec.templateNamespace` when none is given.
-pub const DEFAULT_TEMPLATE_NAMESPACE: &str = "k0rdent-system";
-/// `spec.priority` when none is given, and its bounds.
-pub const DEFAULT_PRIORITY: i64 = 100;
+/// The bounds of `spec.priority`.
 const PRIORITY_MIN: i64 = 1;
 const PRIORITY_MAX: i64 = 2_147_483_646;
 /// The values of `spec.syncMode`, in the order messages list them.

@@ -16,10 +16,10 @@ use serde_json::{json, Value};
 use crate::admission::{Admission, Request};
 use crate::field::FieldError;
 use crate::fleet;
+use crate::fleet::templatesource::validate_against;
 use crate::meta::dns1123_subdomain_problems;
 use crate::resource::{Resource, ResourceDefinition, Scope};
 use crate::strategy::SchemalessStrategy;
-use crate::templatesource::validate_against;
 
 use super::validation::internal;
 

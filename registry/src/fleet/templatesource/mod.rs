@@ -8,7 +8,8 @@
 //! `ValidateImmutableField`.
 //!
 //! # Layout
-//! - this file: the types, the `source` union's checks, versions, status, immutability;
+//! - this file: the `source` union's checks (its types are `fleet_api`'s), versions, status,
+//!   immutability;
 //! - [`render`]: inline manifests in minijinja (checked, rendered, variables warned about);
 //! - [`schema`]: the templates' JSON Schemas, checked against the meta-schema and used;
 //! - [`columns`]: the printer columns the template kinds share.
@@ -17,11 +18,13 @@ mod columns;
 mod render;
 mod schema;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::field::{required_string, type_error, FieldError, FieldErrorKind};
+
+pub use fleet_api::v1alpha1::templatesource::{
+    HelmSource, InlineSource, TemplateSource, TemplateStatus,
+};
 
 pub use columns::{column, source_column};
 pub use render::{environment, manifests_warnings, render_manifests};
@@ -29,66 +32,6 @@ pub use schema::{validate_against, validate_schema};
 
 use render::template_error;
 use schema::printed_value;
-
-/// Where a template's objects come from: exactly one of a Helm chart (`helm`) or manifests
-/// written inline as a minijinja template (`inline`).
-// The members are published as plain objects (`schemars(with)`) rather than
-// `anyOf [$ref, null]`, so that the schema stays structural.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateSource {
-    /// A Helm chart pulled from a chart repository. Exactly one of `helm` or `inline` is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "HelmSource")]
-    pub helm: Option<HelmSource>,
-    /// Manifests written inline as a minijinja template. Exactly one of `helm` or `inline` is
-    /// set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "InlineSource")]
-    pub inline: Option<InlineSource>,
-}
-
-/// A Helm chart: installed with the template's values (a ClusterTemplate's `config`, a
-/// service's `values`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct HelmSource {
-    /// The chart name in the repository, e.g. `aws-standalone-cp`.
-    pub chart: String,
-    /// The exact chart version, a semantic version such as `1.0.0` or `v1.16.2` (no ranges).
-    pub version: String,
-    /// The chart repository URL: `oci://` for an OCI registry (e.g.
-    /// `oci://ghcr.io/k0rdent/kcm/charts`), or `https://` / `http://` for a classic repository
-    /// with an index.yaml.
-    pub repository: String,
-}
-
-/// Manifests written inline.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InlineSource {
-    /// A minijinja (Jinja2) template rendering multi-document YAML. In a ClusterTemplate it
-    /// sees `cluster` (`name`, `namespace`, `labels` of the ClusterDeployment) and `config`;
-    /// in a ServiceTemplate, `cluster` and `values`. Rendered with trim_blocks and
-    /// lstrip_blocks; undefined values chain, so `{{ config.workers.replicas | default(2) }}`
-    /// works when `workers` is not given. Its syntax is checked on create.
-    pub manifests: String,
-}
-
-/// What a controller found when it checked a template. Written only through `/status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateStatus {
-    /// Whether the template can be used: its chart resolves, or its manifests render.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid: Option<bool>,
-    /// Why the template is not valid, or a note about it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The `metadata.generation` this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-}
 
 /// The members of the source union, as upstream's union errors list them.
 const UNION_MEMBERS: &str = "`helm`, `inline`";

@@ -3,36 +3,11 @@
 //! services it depends on. Names are unique, `dependsOn` names other listed services, and
 //! the dependencies form no cycle.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::field::type_error;
 use crate::field::FieldError;
 use crate::meta;
-
-/// A service installed on every matching cluster.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Service {
-    /// Name of the service, unique within `services` (a DNS-1123 label; the Helm release
-    /// name).
-    pub name: String,
-    /// Name of the ServiceTemplate, in `templateNamespace`, the service is installed from.
-    pub template: String,
-    /// Namespace of the child cluster the service is installed in (a DNS-1123 label).
-    /// Defaults to the service's name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
-    /// Values for the template (its `valuesSchema` says which; a controller checks them and
-    /// reports violations in the TemplatesReady condition).
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub values: Map<String, Value>,
-    /// Names of other services of this list that must be Deployed on a cluster before this
-    /// one is installed there. No service may depend on itself, directly or through others.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub depends_on: Vec<String>,
-}
 
 /// Sets a service's `namespace` to its name when it has none (and the name is a valid one),
 /// as ClusterDeployment services are defaulted.
@@ -64,7 +39,7 @@ pub fn validate(services: &Value, path: &str) -> Vec<FieldError> {
         }
         errors.extend(validate_service(item, &at));
     }
-    errors.extend(crate::servicespec::dependency_problems(items, path));
+    errors.extend(crate::fleet::servicespec::dependency_problems(items, path));
     errors
 }
 

@@ -4,7 +4,6 @@
 //! controllers through `/status`, checked like upstream `metav1.Condition`s.
 
 mod admission;
-pub mod types;
 mod validation;
 
 use std::sync::Arc;
@@ -20,7 +19,7 @@ use crate::resource::{ColumnSource, PrinterColumn, ResourceDefinition, Scope, Se
 use crate::strategy::Strategy;
 use crate::structural::object_schema;
 
-pub use types::{
+pub use fleet_api::v1alpha1::clusterdeployment::{
     ClusterDeploymentSpec, ClusterDeploymentStatus, Condition, ConditionStatus, ConditionType,
     MachineCounts, Phase, Service, ServiceState, ServiceStatus,
 };

@@ -4,39 +4,19 @@
 
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::catalog::{AlreadyRegistered, Catalog};
 use crate::field::FieldError;
 use crate::fleet;
+use crate::fleet::templatesource;
 use crate::resource::{PrinterColumn, ResourceDefinition, Scope, SelectableField};
 use crate::strategy::Strategy;
 use crate::structural;
-use crate::templatesource::{self, TemplateSource, TemplateStatus};
+pub use fleet_api::v1alpha1::servicetemplate::{ServiceTemplateSpec, TemplateStatus};
 
 /// What inline manifests are given when rendered.
 const RENDER_INPUTS: [&str; 2] = ["cluster", "values"];
-
-/// The desired state of a ServiceTemplate. Immutable once created.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceTemplateSpec {
-    /// Where the service's objects come from: a Helm chart, installed on the child cluster
-    /// with the service's `values`, or inline manifests rendering Kubernetes objects for the
-    /// child cluster from `cluster` (name, namespace, labels of the ClusterDeployment) and
-    /// `values`. Exactly one of `helm` or `inline`.
-    pub source: TemplateSource,
-    /// The version of the service this template installs, a semantic version (e.g. `4.12.0`
-    /// or `v1.16.2`); shown in FleetService rows.
-    pub version: String,
-    /// A JSON Schema (the dialect of Helm's values.schema.json: draft-07 unless `$schema`
-    /// says otherwise) that the `values` given to this service must satisfy. Checked against
-    /// the meta-schema on create.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values_schema: Option<Map<String, Value>>,
-}
 
 /// Registers `servicetemplates.fleet.k0rdent.io`.
 pub fn register(catalog: &Catalog) -> Result<(), AlreadyRegistered> {

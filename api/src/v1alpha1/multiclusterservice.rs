@@ -1,12 +1,19 @@
-//! The MultiClusterService API types: what `kubectl explain mcs` shows (doc comments become
-//! field docs) and what controllers read and write.
+//! MultiClusterService: services for every ClusterDeployment whose labels match a selector,
+//! with a priority, a sync mode, ordering after other MultiClusterServices and batched
+//! rollouts. What `kubectl explain mcs` shows (doc comments become field docs) and what
+//! controllers read and write.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::services::Service;
-use super::{DEFAULT_PRIORITY, DEFAULT_TEMPLATE_NAMESPACE};
+use serde_json::{Map, Value};
+
 use crate::labelselector::LabelSelector;
+
+/// `spec.templateNamespace` when none is given.
+pub const DEFAULT_TEMPLATE_NAMESPACE: &str = "k0rdent-system";
+/// `spec.priority` when none is given.
+pub const DEFAULT_PRIORITY: i64 = 100;
 
 /// Services for every cluster whose labels match `clusterSelector`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -47,6 +54,29 @@ fn default_template_namespace() -> String {
 
 fn default_priority() -> i64 {
     DEFAULT_PRIORITY
+}
+
+/// A service installed on every matching cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    /// Name of the service, unique within `services` (a DNS-1123 label; the Helm release
+    /// name).
+    pub name: String,
+    /// Name of the ServiceTemplate, in `templateNamespace`, the service is installed from.
+    pub template: String,
+    /// Namespace of the child cluster the service is installed in (a DNS-1123 label).
+    /// Defaults to the service's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// Values for the template (its `valuesSchema` says which; a controller checks them and
+    /// reports violations in the TemplatesReady condition).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub values: Map<String, Value>,
+    /// Names of other services of this list that must be Deployed on a cluster before this
+    /// one is installed there. No service may depend on itself, directly or through others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 /// How services are kept on the clusters.
