@@ -19,10 +19,10 @@
 //! - [`table`]: Tables and PartialObjectMetadata renderings.
 //! - [`response`]: JSON bodies and `Status` errors.
 //!
-//! The request path: [`server::run`] → [`ApiServer::handle`] (log line, audit,
-//! authentication, impersonation, authorization) →
-//! health, discovery or `/version` → or `handlers::serve` → the verb's handler →
-//! `registry::GenericStore` → `storage`.
+//! The request path: [`server::run`] → [`ApiServer::service`] (the [`filters`] as tower
+//! layers: audit ID, log line, panic recovery, request info, compression, authentication,
+//! audit, impersonation, authorization) → health, OpenAPI, discovery or `/version`, or
+//! `handlers::serve` → the verb's handler → `registry::GenericStore` → `storage`.
 
 pub mod audit;
 pub mod authentication;
@@ -42,24 +42,36 @@ pub mod tls;
 
 pub use handlers::review::install as install_reviews;
 
+use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use registry::{ApiError, Catalog, GenericStore};
 use serde_json::json;
+use tower::util::BoxCloneSyncService;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::authentication::{Authentication, User};
+use crate::authentication::Authentication;
 use crate::authorization::Authorizer;
 use crate::discovery::Discovery;
-use crate::filters::Refusal;
+use crate::filters::audit::{Audit, AuditRecord};
+use crate::filters::audit_id::{MakeAuditId, AUDIT_ID};
+use crate::filters::authentication::Authenticate;
+use crate::filters::authorization::Authorize;
+use crate::filters::impersonation::Impersonate;
+use crate::filters::{FilterLayer, HttpRequest, RequestBody, RequestUser};
 use crate::health::Health;
 use crate::openapi::OpenApi;
-use crate::request::Target;
+use crate::request::{RequestInfo, Target};
 use crate::response::Body;
 use crate::server::Connection;
+
+/// The body of every response the server sends (whatever the layers made of it).
+pub type ServedBody =
+    http_body_util::combinators::UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The version this server reports at `/version`: the Kubernetes API level it implements,
 /// with the product's own version as build metadata.
@@ -112,174 +124,99 @@ impl ApiServer {
         self.shutdown.subscribe()
     }
 
-    /// Serves one request, audits it and logs it: verb, path, user, code, latency.
-    pub async fn handle<B>(&self, req: Request<B>, connection: &Connection) -> Response<Body>
+    /// The filter chain in front of [`ApiServer::serve`], as a tower service (see
+    /// [`filters`] for the order). Requests carry their [`Connection`] in their extensions.
+    pub fn service<B>(
+        self: &Arc<Self>,
+    ) -> BoxCloneSyncService<Request<B>, Response<ServedBody>, Infallible>
     where
         B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + Sync + 'static,
     {
-        let started = Instant::now();
-        let received = SystemTime::now();
-        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-        let request_uri = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| path.clone());
-        let audit_id = req
-            .headers()
-            .get("Audit-ID")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .unwrap_or_else(registry::meta::new_uid);
-        let (mut parts, body) = req.into_parts();
-        let body = body.boxed();
-        let query: Vec<(String, String)> = parts
-            .uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        let user_agent = header_text(&parts.headers, http::header::USER_AGENT).to_owned();
-        let authenticated = filters::authentication::authenticate(
-            &self.access.authentication,
-            &path,
-            &mut parts.headers,
-            &connection.identity(),
-        )
-        .await;
-        // The event starts with the authenticated user (before impersonation), as upstream's
-        // filter order has it; requests refused by authentication are audited too.
-        let requestor = match &authenticated {
-            Ok(Some(user)) => user.clone(),
-            _ => User::default(),
+        let access = &self.access;
+        let chain = ServiceBuilder::new()
+            .map_request(|req: Request<B>| {
+                filters::audit_id::drop_unusable(req.map(BodyExt::boxed))
+            })
+            .layer(SetRequestIdLayer::new(AUDIT_ID, MakeAuditId))
+            .layer(PropagateRequestIdLayer::new(AUDIT_ID))
+            .layer(filters::logging::layer())
+            .layer(filters::panic::layer())
+            .map_request(|mut req: HttpRequest| {
+                let info = RequestInfo::read(req.method(), req.uri());
+                req.extensions_mut().insert(info);
+                req
+            })
+            .layer(filters::compression::layer())
+            .layer(FilterLayer(Authenticate {
+                authentication: access.authentication.clone(),
+                audit: access.audit.clone(),
+            }))
+            .layer(FilterLayer(Audit {
+                log: access.audit.clone(),
+            }))
+            .layer(FilterLayer(Impersonate {
+                authorizer: access.authorizer.clone(),
+            }))
+            .layer(FilterLayer(Authorize {
+                authorizer: access.authorizer.clone(),
+            }))
+            .service(Endpoint(self.clone()))
+            .map_response(|response: Response<_>| response.map(ServedBody::new));
+        BoxCloneSyncService::new(chain)
+    }
+
+    /// Serves one request through the filter chain (in-process callers and tests; the server
+    /// builds the chain once).
+    pub async fn handle<B>(
+        self: &Arc<Self>,
+        mut req: Request<B>,
+        connection: &Connection,
+    ) -> Response<ServedBody>
+    where
+        B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + Sync + 'static,
+    {
+        req.extensions_mut().insert(connection.clone());
+        match self.service().oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Serves a request the filters let through: health, OpenAPI, discovery, `/version`, or a
+    /// resource's handler.
+    async fn serve(&self, mut req: HttpRequest) -> Response<Body> {
+        let Some(info) = req.extensions_mut().remove::<RequestInfo>() else {
+            return response::error(&ApiError::internal("the request was not classified"));
         };
-        let asked = filters::authorization::attributes(&method, &path, &query, &requestor);
-        let mut audit = self.access.audit.as_ref().and_then(|log| {
-            let start = filters::audit::Start {
-                audit_id: &audit_id,
-                received,
-                attributes: &asked,
-                request_uri: &request_uri,
-                user_agent: &user_agent,
-                source_ip: connection.remote.ip().to_string(),
-            };
-            filters::audit::RequestAudit::start(log, start, authenticated.is_err())
-        });
-        let admitted = match authenticated {
-            Err(e) => Err(Refusal::Status(e)),
-            Ok(user) => self.admit(&mut parts, &query, user, audit.as_mut()).await,
-        };
-        let user_name = match &admitted {
-            Ok(Some(user)) => user.name.clone(),
-            _ if requestor.name.is_empty() => authentication::ANONYMOUS.into(),
-            _ => requestor.name.clone(),
-        };
+        let user = req
+            .extensions_mut()
+            .remove::<RequestUser>()
+            .and_then(|u| u.0);
         // The audit record reads the body ahead (it names the object of a create).
-        let body = match (&mut audit, admitted.is_ok() && has_body(&method)) {
-            (Some(audit), true) => read_ahead(body).await.map(|(bytes, rest)| {
-                audit.request_body(&bytes, method == Method::PATCH);
-                rest
-            }),
-            _ => Ok(body),
-        };
-        let response = match (admitted, body) {
-            (Err(refusal), body) => {
-                // The body is read and thrown away, so the connection can serve the next
-                // request (hyper would otherwise close it, racing the client).
-                let drained = match body {
-                    Ok(body) => handlers::discard_body(body).await,
-                    Err(_) => true,
-                };
-                let mut response = refusal.respond(&request_uri);
-                if !drained {
-                    response.headers_mut().insert(
-                        http::header::CONNECTION,
-                        http::HeaderValue::from_static("close"),
-                    );
+        if let Some(audit) = req.extensions().get::<AuditRecord>().cloned() {
+            if has_body(&info.method) {
+                let (parts, body) = req.into_parts();
+                match read_ahead(body).await {
+                    Ok((bytes, rest)) => {
+                        audit.request_body(&bytes, info.method == Method::PATCH);
+                        req = Request::from_parts(parts, rest);
+                    }
+                    Err(e) => return response::error(&e),
                 }
-                response
             }
-            (Ok(_), Err(e)) => response::error(&e),
-            (Ok(user), Ok(body)) => {
-                let req = Request::from_parts(parts, body);
-                self.route(req, query, user).await
-            }
-        };
-        let response = with_audit_id(response, &audit_id);
-        let response = match audit {
-            Some(audit) => audit.finish(response, asked.verb == "watch").await,
-            None => response,
-        };
-        // One line per request at debug, as kube-apiserver's httplog logs at -v=3.
-        tracing::debug!(
-            verb = %method,
-            path = %path,
-            user = %user_name,
-            code = response.status().as_u16(),
-            latency = %format_args!("{:.1?}", started.elapsed()),
-            audit_id = %audit_id,
-            "request"
-        );
-        response
-    }
-
-    /// Impersonation and authorization of an authenticated request: the user it acts as,
-    /// `None` for public paths asked without credentials. The audit record learns the
-    /// impersonated user and the decision.
-    async fn admit(
-        &self,
-        parts: &mut http::request::Parts,
-        query: &[(String, String)],
-        user: Option<User>,
-        mut audit: Option<&mut filters::audit::RequestAudit>,
-    ) -> Result<Option<User>, Refusal> {
-        let Some(user) = user else {
-            return Ok(None);
-        };
-        let path = parts.uri.path().to_owned();
-        let authorizer = self.access.authorizer.as_ref();
-        let (user, original) =
-            filters::impersonation::impersonate(authorizer, user, &mut parts.headers).await?;
-        if let (Some(audit), Some(_)) = (audit.as_deref_mut(), &original) {
-            audit.impersonated(&user);
         }
-        if !authentication::is_public(&path) {
-            let attributes = filters::authorization::attributes(&parts.method, &path, query, &user);
-            let (decision, outcome) =
-                filters::authorization::authorize(authorizer, &attributes).await;
-            if let Some(audit) = audit {
-                let allowed = if decision.allowed() {
-                    "allow"
-                } else {
-                    "forbid"
-                };
-                audit.annotate("authorization.k8s.io/decision", allowed);
-                let reason = match &decision.error {
-                    Some(_) if !decision.allowed() => "internal error",
-                    _ => decision.reason.as_str(),
-                };
-                audit.annotate("authorization.k8s.io/reason", reason);
-            }
-            outcome?;
-        }
-        Ok(Some(user))
-    }
-
-    async fn route(
-        &self,
-        req: Request<http_body_util::combinators::BoxBody<Bytes, hyper::Error>>,
-        query: Vec<(String, String)>,
-        user: Option<User>,
-    ) -> Response<Body> {
-        let path = req.uri().path().to_owned();
+        let RequestInfo {
+            path,
+            query,
+            target,
+            ..
+        } = info;
         if let Some(response) = self.health.respond(&path, &query).await {
             return response;
         }
         let Some(user) = user else {
             return response::error(&authentication::unauthorized());
         };
-        let watch = request::watch_requested(&query);
-        let target = request::classify(req.method(), &path, watch);
         let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
         if read_only {
             if let Some(response) = self.openapi.respond(&path, &query, req.headers()) {
@@ -307,18 +244,28 @@ impl ApiServer {
     }
 }
 
-fn header_text(headers: &http::HeaderMap, name: http::header::HeaderName) -> &str {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-}
+/// The innermost service of the chain: [`ApiServer::serve`].
+#[derive(Debug, Clone)]
+struct Endpoint(Arc<ApiServer>);
 
-fn with_audit_id(mut response: Response<Body>, audit_id: &str) -> Response<Body> {
-    if let Ok(value) = http::HeaderValue::from_str(audit_id) {
-        response.headers_mut().insert("Audit-Id", value);
+impl tower::Service<HttpRequest> for Endpoint {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response<Body>, Infallible>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
     }
-    response
+
+    fn call(&mut self, req: HttpRequest) -> Self::Future {
+        let server = self.0.clone();
+        Box::pin(async move { Ok(server.serve(req).await) })
+    }
 }
 
 fn has_body(method: &Method) -> bool {
@@ -327,8 +274,6 @@ fn has_body(method: &Method) -> bool {
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     )
 }
-
-type RequestBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
 
 /// Reads a request body ahead (for the audit log) and gives it back as a body, with the
 /// handlers' size limit.

@@ -1,7 +1,114 @@
-//! What a request asks for, read from its method, path and query, as k8s.io/apiserver's
-//! `pkg/endpoints/request/requestinfo.go` reads it.
+//! What a request asks for, read once from its method, path and query, as k8s.io/apiserver's
+//! `pkg/endpoints/request/requestinfo.go` reads it: the [`RequestInfo`] every filter and
+//! handler takes from the request's extensions.
+
+use std::time::SystemTime;
 
 use http::Method;
+
+use crate::authentication::User;
+use crate::authorization::Attributes;
+
+/// A request as the filters and handlers see it. Made once per request, by the request-info
+/// step of the filter chain (`ApiServer::service`), before anything else reads the request:
+/// [`classify`] is private to this module and [`RequestInfo::read`] is its only caller.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub method: Method,
+    /// The path, without the query.
+    pub path: String,
+    /// The path and query as sent (what Status messages and audit events quote).
+    pub uri: String,
+    /// The query's parameters, decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// Where the path leads, with the Kubernetes verb of a resource request.
+    pub target: Target,
+    /// When the server received the request (the audit event's `requestReceivedTimestamp`).
+    pub received: SystemTime,
+}
+
+impl RequestInfo {
+    /// Reads the request head.
+    pub(crate) fn read(method: &Method, uri: &http::Uri) -> RequestInfo {
+        let query: Vec<(String, String)> = uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let path = uri.path().to_owned();
+        let target = classify(method, &path, watch_requested(&query));
+        #[cfg(test)]
+        tests::CLASSIFIED.with(|n| n.set(n.get() + 1));
+        RequestInfo {
+            method: method.clone(),
+            uri: uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| path.clone()),
+            path,
+            query,
+            target,
+            received: SystemTime::now(),
+        }
+    }
+
+    /// The attributes of the request made by `user`, as upstream's `GetAuthorizerAttributes`
+    /// builds them from the request info.
+    pub fn attributes(&self, user: &User) -> Attributes {
+        let Target::Resource(r) = &self.target else {
+            return Attributes {
+                user: user.clone(),
+                verb: self.method.as_str().to_ascii_lowercase(),
+                resource_request: false,
+                path: self.path.clone(),
+                ..Attributes::default()
+            };
+        };
+        let mut verb = r.verb;
+        let mut name = r.name.clone().unwrap_or_default();
+        // A named GET is `get` even with ?watch=true; verbs other than the HTTP methods'
+        // (e.g. OPTIONS) are empty and never allowed.
+        if verb == "watch" && !name.is_empty() {
+            verb = "get";
+        }
+        if verb == "unknown" {
+            verb = "";
+        }
+        // A list or watch of one object by field selector is authorized as that object.
+        if name.is_empty() && matches!(verb, "list" | "watch") {
+            if let Some(only) = exact_name(&self.query) {
+                name = only;
+            }
+        }
+        Attributes {
+            user: user.clone(),
+            verb: verb.into(),
+            resource_request: true,
+            namespace: r.namespace.clone().unwrap_or_default(),
+            api_group: r.group.clone(),
+            api_version: r.version.clone(),
+            resource: r.resource.clone(),
+            subresource: r.subresource.clone().unwrap_or_default(),
+            name,
+            path: self.path.clone(),
+        }
+    }
+
+    /// Whether the request is a watch (a long-running, streamed response).
+    pub fn is_watch(&self) -> bool {
+        matches!(&self.target, Target::Resource(r) if r.verb == "watch")
+    }
+}
+
+/// The name a `fieldSelector` requires exactly with `metadata.name=`, when it is a valid path
+/// segment.
+fn exact_name(query: &[(String, String)]) -> Option<String> {
+    let selector = query.iter().find(|(k, _)| k == "fieldSelector")?;
+    let selector = registry::selector::FieldSelector::parse(&selector.1).ok()?;
+    let name = selector.exact("metadata.name")?;
+    registry::meta::path_segment_problems(name)
+        .is_empty()
+        .then(|| name.to_owned())
+}
 
 /// A request for a resource (`/api/v1/...` or `/apis/<group>/<version>/...`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +154,7 @@ pub fn watch_requested(query: &[(String, String)]) -> bool {
 }
 
 /// Classifies a request. `watch` is the `watch` query parameter.
-pub fn classify(method: &Method, path: &str, watch: bool) -> Target {
+fn classify(method: &Method, path: &str, watch: bool) -> Target {
     let parts: Vec<&str> = path
         .trim_start_matches('/')
         .trim_end_matches('/')
@@ -117,8 +224,13 @@ fn verb(method: &Method, named: bool, watch: bool) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    thread_local! {
+        /// How many requests this thread classified (the filter chain's test counts them).
+        pub(crate) static CLASSIFIED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
 
     fn resource(method: Method, path: &str) -> ResourceRequest {
         match classify(&method, path, false) {
@@ -210,5 +322,58 @@ mod tests {
         assert!(!watch_requested(&q(&[("watch", "FALSE")])));
         assert!(!watch_requested(&q(&[("watch", "0")])));
         assert!(!watch_requested(&q(&[("limit", "1")])));
+    }
+
+    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn requests_become_attributes_like_requestinfo() {
+        let user = User::new("alice", vec![]);
+        let attributes = |method: &Method, uri: &str, query: &[(String, String)], user: &User| {
+            let mut uri = uri.to_owned();
+            if !query.is_empty() {
+                let pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                uri = format!("{uri}?{}", pairs.join("&"));
+            }
+            RequestInfo::read(method, &uri.parse().unwrap()).attributes(user)
+        };
+        let a = attributes(
+            &Method::GET,
+            "/apis/fleet.k0rdent.io/v1alpha1/namespaces/team-a/clusterdeployments",
+            &q(&[("fieldSelector", "metadata.name=prod"), ("watch", "true")]),
+            &user,
+        );
+        assert_eq!((a.verb.as_str(), a.name.as_str()), ("watch", "prod"));
+        assert_eq!(a.namespace, "team-a");
+        assert!(a.resource_request);
+        let a = attributes(
+            &Method::GET,
+            "/apis/fleet.k0rdent.io/v1alpha1/namespaces/team-a/clusterdeployments/prod",
+            &q(&[("watch", "1")]),
+            &user,
+        );
+        assert_eq!(a.verb, "get");
+        let a = attributes(&Method::DELETE, "/apis/g/v1/things", &[], &user);
+        assert_eq!(a.verb, "deletecollection");
+        let a = attributes(&Method::GET, "/apis/fleet.k0rdent.io/v1alpha1", &[], &user);
+        assert!(!a.resource_request);
+        assert_eq!(
+            (a.verb.as_str(), a.path.as_str()),
+            ("get", "/apis/fleet.k0rdent.io/v1alpha1")
+        );
+        let a = attributes(&Method::POST, "/version", &[], &user);
+        assert_eq!(a.verb, "post");
+        let a = attributes(
+            &Method::GET,
+            "/apis/g/v1/things",
+            &q(&[("fieldSelector", "metadata.name=a,spec.x=b")]),
+            &user,
+        );
+        assert_eq!((a.verb.as_str(), a.name.as_str()), ("list", "a"));
     }
 }

@@ -1,10 +1,12 @@
 //! Building responses: JSON bodies, `Status` errors, warnings.
 
 use bytes::Bytes;
+use futures::StreamExt;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use registry::ApiError;
 use serde::Serialize;
 
@@ -16,6 +18,26 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never| match never {})
         .boxed()
+}
+
+/// A streamed body (a watch). A panic while producing it ends this stream only, logged: the
+/// body fails, so the client sees the stream reset (HTTP/2) or the connection closed
+/// (HTTP/1.1), while the connection's other streams go on.
+pub fn streaming<S>(frames: S) -> Body
+where
+    S: futures::Stream<Item = Result<Frame<Bytes>, std::io::Error>> + Send + Sync + 'static,
+{
+    let caught = std::panic::AssertUnwindSafe(frames)
+        .catch_unwind()
+        .map(|item| match item {
+            Ok(frame) => frame,
+            Err(panic) => {
+                let panic = crate::filters::panic::describe(panic.as_ref());
+                tracing::error!(panic, "a streamed response panicked; ending its stream");
+                Err(std::io::Error::other("the stream panicked"))
+            }
+        });
+    BodyExt::boxed(StreamBody::new(caught))
 }
 
 /// A JSON response.
@@ -76,5 +98,30 @@ pub fn add_warnings(response: &mut Response<Body>, warnings: &[String]) {
         if let Ok(value) = HeaderValue::from_str(&format!("299 - \"{text}\"")) {
             response.headers_mut().append(http::header::WARNING, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_stream_ends_with_an_error_after_what_it_sent() {
+        let frames = futures::stream::iter(0..3).map(|i| {
+            assert!(i < 2, "a bug in the third event");
+            Ok(Frame::data(Bytes::from(format!("{i}\n"))))
+        });
+        let mut body = streaming(frames);
+        let mut sent = Vec::new();
+        let error = loop {
+            match body.frame().await {
+                Some(Ok(frame)) => sent.push(frame.into_data().unwrap()),
+                Some(Err(e)) => break e,
+                None => panic!("the stream ended without an error"),
+            }
+        };
+        assert_eq!(sent, ["0\n", "1\n"]);
+        assert_eq!(error.to_string(), "the stream panicked");
+        assert!(body.frame().await.is_none(), "nothing after the error");
     }
 }

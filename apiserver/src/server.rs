@@ -2,7 +2,6 @@
 //! concurrent streams for watches), and shuts down gracefully: stop accepting, let requests
 //! in flight finish, close connections.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 use crate::tls::{DynamicTls, PeerIdentity};
 use crate::ApiServer;
@@ -100,6 +100,7 @@ pub async fn run(
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .keep_alive_interval(Some(Duration::from_secs(30)));
     let builder = Arc::new(builder);
+    let filtered = server.service::<hyper::body::Incoming>();
     tokio::pin!(shutdown);
     loop {
         let (tcp, remote) = tokio::select! {
@@ -117,7 +118,7 @@ pub async fn run(
         let state = tls.current();
         let dynamic = tls.clone();
         let acceptor = TlsAcceptor::from(state.config.clone());
-        let server = server.clone();
+        let filtered = filtered.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -147,10 +148,9 @@ pub async fn run(
                     decided: std::sync::Mutex::new((Some(state.clone()), identity)),
                 }),
             };
-            let service = service_fn(move |req| {
-                let server = server.clone();
-                let connection = connection.clone();
-                async move { Ok::<_, Infallible>(server.handle(req, &connection).await) }
+            let service = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(connection.clone());
+                filtered.clone().oneshot(req)
             });
             let conn = builder.serve_connection(TokioIo::new(tls), service);
             if let Err(e) = watcher.watch(conn.into_owned()).await {

@@ -48,7 +48,7 @@ fn widgets() -> ResourceDefinition {
 }
 
 struct Fixture {
-    server: ApiServer,
+    server: Arc<ApiServer>,
     connection: Connection,
     _dir: tempfile::TempDir,
 }
@@ -74,7 +74,7 @@ impl Fixture {
             audit: None,
         };
         Fixture {
-            server: ApiServer::new(catalog, generic, access),
+            server: Arc::new(ApiServer::new(catalog, generic, access)),
             connection: Connection::fixed("127.0.0.1:1".parse().unwrap(), identity),
             _dir: dir,
         }

@@ -1,9 +1,10 @@
 //! The audit filter: one audit.k8s.io/v1 Event per recorded stage of a request — received,
 //! response started (watches), response complete — at the level the policy gives it, with the
-//! bodies that level allows (k8s.io/apiserver `pkg/endpoints/filters/audit.go`).
+//! bodies that level allows (k8s.io/apiserver `pkg/endpoints/filters/audit.go`). The filters
+//! inside it add to the event through the [`AuditRecord`] in the request's extensions.
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -13,22 +14,71 @@ use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use serde_json::Value;
 
+use super::{audit_id, pass, request_info, request_user, Filter, HttpRequest, Next};
 use crate::audit::{self, AuditLog, Event, Level, ResponseStatus, Stage};
 use crate::authentication::User;
-use crate::authorization::Attributes;
 use crate::response::Body;
+use crate::server::Connection;
 
-/// What the event of one request starts from.
-#[derive(Debug)]
-pub struct Start<'a> {
-    pub audit_id: &'a str,
-    pub received: SystemTime,
-    /// The attributes of the request as the authenticated user asks it.
-    pub attributes: &'a Attributes,
-    /// Path and query.
-    pub request_uri: &'a str,
-    pub user_agent: &'a str,
-    pub source_ip: String,
+/// Records the audit event of every request the policy selects.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// The log; `None`: nothing is audited.
+    pub log: Option<Arc<AuditLog>>,
+}
+
+impl Filter for Audit {
+    async fn filter(&self, mut req: HttpRequest, next: Next) -> Response<Body> {
+        let requestor = request_user(&req).cloned().unwrap_or_default();
+        let Some(audit) = self
+            .log
+            .as_ref()
+            .and_then(|log| RequestAudit::start(log, &req, &requestor, false))
+        else {
+            return pass(next, req).await;
+        };
+        let watch = request_info(&req).is_watch();
+        let record = AuditRecord(Arc::new(Mutex::new(Some(audit))));
+        req.extensions_mut().insert(record.clone());
+        let response = pass(next, req).await;
+        match record.take() {
+            Some(audit) => audit.finish(response, watch).await,
+            None => response,
+        }
+    }
+}
+
+/// The audit event of a request being served, shared with the filters and the handler inside
+/// the audit filter (in the request's extensions).
+#[derive(Debug, Clone)]
+pub struct AuditRecord(Arc<Mutex<Option<RequestAudit>>>);
+
+impl AuditRecord {
+    fn with(&self, f: impl FnOnce(&mut RequestAudit)) {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(audit) = guard.as_mut() {
+            f(audit);
+        }
+    }
+
+    fn take(&self) -> Option<RequestAudit> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// See [`RequestAudit::request_body`].
+    pub fn request_body(&self, bytes: &Bytes, patch: bool) {
+        self.with(|audit| audit.request_body(bytes, patch));
+    }
+
+    /// See [`RequestAudit::impersonated`].
+    pub fn impersonated(&self, user: &User) {
+        self.with(|audit| audit.impersonated(user));
+    }
+
+    /// See [`RequestAudit::annotate`].
+    pub fn annotate(&self, key: &str, value: &str) {
+        self.with(|audit| audit.annotate(key, value));
+    }
 }
 
 pub fn user_info(user: &User) -> audit::UserInfo {
@@ -51,14 +101,17 @@ pub struct RequestAudit {
 }
 
 impl RequestAudit {
-    /// Starts the event of a request and records `RequestReceived` (not for a failed
-    /// authentication); `None` when the policy does not record the request.
+    /// Starts the event of a request by `requestor` (the authenticated user, before
+    /// impersonation) and records `RequestReceived` (not for a failed authentication); `None`
+    /// when the policy does not record the request.
     pub fn start(
         log: &Arc<AuditLog>,
-        start: Start<'_>,
+        req: &HttpRequest,
+        requestor: &User,
         failed_authentication: bool,
     ) -> Option<RequestAudit> {
-        let a = start.attributes;
+        let info = request_info(req);
+        let a = info.attributes(requestor);
         let attributes = audit::Attributes {
             user: &a.user.name,
             groups: &a.user.groups,
@@ -76,11 +129,18 @@ impl RequestAudit {
         if decision.level == Level::None {
             return None;
         }
-        let mut event = Event::new(start.audit_id, decision, start.received);
-        event.set_request(&attributes, start.request_uri);
+        let mut event = Event::new(audit_id::of(req), decision, info.received);
+        event.set_request(&attributes, &info.uri);
         event.user = user_info(&a.user);
-        event.source_ips = vec![start.source_ip];
-        event.set_user_agent(start.user_agent);
+        if let Some(connection) = req.extensions().get::<Connection>() {
+            event.source_ips = vec![connection.remote.ip().to_string()];
+        }
+        let user_agent = req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        event.set_user_agent(user_agent);
         if !failed_authentication {
             log.record(&event);
         }

@@ -3,12 +3,43 @@
 //! the `impersonate` verb (k8s.io/apiserver `pkg/endpoints/filters/impersonation.go`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use http::HeaderMap;
+use http::{HeaderMap, Response};
 
-use super::Refusal;
+use super::audit::AuditRecord;
+use super::{logging, pass, refuse, request_user, Filter, HttpRequest, Next, Refusal, RequestUser};
 use crate::authentication::{User, ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED};
 use crate::authorization::{forbidden, Attributes, Authorizer};
+use crate::response::Body;
+
+/// Makes the request act as the user its `Impersonate-*` headers name, when the
+/// authenticated user may impersonate every piece of it.
+#[derive(Debug, Clone)]
+pub struct Impersonate {
+    pub authorizer: Arc<dyn Authorizer>,
+}
+
+impl Filter for Impersonate {
+    async fn filter(&self, mut req: HttpRequest, next: Next) -> Response<Body> {
+        let Some(requestor) = request_user(&req).cloned() else {
+            return pass(next, req).await;
+        };
+        match impersonate(self.authorizer.as_ref(), requestor, req.headers_mut()).await {
+            Err(refusal) => refuse(req, refusal).await,
+            Ok((user, original)) => {
+                if original.is_some() {
+                    logging::record_user(&user.name);
+                    if let Some(audit) = req.extensions().get::<AuditRecord>() {
+                        audit.impersonated(&user);
+                    }
+                }
+                req.extensions_mut().insert(RequestUser(Some(user)));
+                pass(next, req).await
+            }
+        }
+    }
+}
 
 const USER: &str = "impersonate-user";
 const GROUP: &str = "impersonate-group";

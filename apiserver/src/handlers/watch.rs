@@ -7,7 +7,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
-use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use registry::field::FieldError;
 use registry::watch::{ObjectEvent, Start, WatchRequest};
@@ -52,7 +51,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
             Some((Ok(Frame::data(line)), (events, shutdown, resource, false)))
         },
     );
-    let mut response = Response::new(BodyExt::boxed(StreamBody::new(lines)));
+    let mut response = Response::new(crate::response::streaming(lines));
     *response.status_mut() = StatusCode::OK;
     response
         .headers_mut()
