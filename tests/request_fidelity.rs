@@ -2,7 +2,8 @@
 //! fields under `fieldValidation` (handlers/rest.go `transformDecodeError`, handlers/patch.go,
 //! sigs.k8s.io/json's paths), methods a path does not serve (the custom resource handler's
 //! `name must be provided` and 415; go-restful's 405 for built-in kinds), and request heads
-//! over Go's 1 MiB limit (431). Every refused request leaves the store as it was.
+//! over Go's 1 MiB limit (431); gzip of large whole bodies, read by kubectl. Every refused
+//! request leaves the store as it was.
 
 #[macro_use]
 mod support;
@@ -203,6 +204,59 @@ fn kubectl_create_raw_with_duplicates_is_refused(backend: Backend, version: &str
     );
     let listed = kubectl.ok(&["get", "cld", "-o", "name"]);
     assert_eq!(listed.trim(), "", "nothing stored");
+}
+
+/// A PriceList of 2,000 instance types: over 128 KiB of JSON.
+fn large_price_list() -> Value {
+    let types: Vec<Value> = (0..2000)
+        .map(|i| json!({"provider": "aws", "region": "us-east-1", "name": format!("m{i}.large"), "hourly": "0.096"}))
+        .collect();
+    json!({
+        "apiVersion": "fleet.k0rdent.io/v1alpha1", "kind": "PriceList",
+        "metadata": {"name": "large"},
+        "spec": {"currency": "USD", "instanceTypes": types}
+    })
+}
+
+/// kube-apiserver gzips whole bodies over 128 KiB for clients that accept it (kubectl always
+/// does) and sends everything else as it is (responsewriters/writers.go).
+fn kubectl_reads_gzipped_lists(backend: Backend, version: &str) {
+    let Some(server) = TestServer::start(backend) else {
+        return;
+    };
+    let Some(kubectl) = Kubectl::new(version, &server.kubeconfig()) else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(server.client());
+    const PRICELISTS: &str = "/apis/fleet.k0rdent.io/v1alpha1/pricelists";
+    let post = Raw::post(PRICELISTS).json(&large_price_list());
+    runtime.block_on(send_ok(&client, post, 201));
+    let gzipped = runtime.block_on(
+        Raw::get(PRICELISTS)
+            .header("Accept-Encoding", "gzip")
+            .send(&client),
+    );
+    assert_eq!(gzipped.status, 200);
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(gzipped.header("vary"), Some("accept-encoding"));
+    assert_eq!(&gzipped.body[..2], [0x1f, 0x8b]);
+    let plain = runtime.block_on(Raw::get(PRICELISTS).send(&client));
+    assert_eq!(plain.header("content-encoding"), None);
+    assert!(plain.body.len() > 10 * gzipped.body.len());
+
+    let listed: Value = serde_json::from_str(&kubectl.ok(&["get", "pricelists", "-o", "json"]))
+        .expect("kubectl's JSON");
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "large"]);
+    assert_eq!(listed["items"][1]["spec"], large_price_list()["spec"]);
+    let table = kubectl.ok(&["get", "pricelist", "large"]);
+    assert!(table.contains("2000"), "{table}");
 }
 
 async fn methods_a_path_does_not_serve(backend: Backend) {
@@ -448,4 +502,14 @@ fn kubectl_1_32_create_raw_with_duplicates_is_refused() {
 #[test]
 fn kubectl_1_33_create_raw_with_duplicates_is_refused() {
     kubectl_create_raw_with_duplicates_is_refused(Backend::Etcd, "1.33");
+}
+
+#[test]
+fn kubectl_1_32_reads_gzipped_lists() {
+    kubectl_reads_gzipped_lists(Backend::Etcd, "1.32");
+}
+
+#[test]
+fn kubectl_1_33_reads_gzipped_lists() {
+    kubectl_reads_gzipped_lists(Backend::Embedded, "1.33");
 }

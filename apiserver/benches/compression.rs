@@ -133,7 +133,13 @@ async fn main() {
             assert_eq!(response.status().as_u16(), 200);
             let encoded = response.headers().get("content-encoding").is_some();
             assert_eq!(encoded, gzip, "gzip exactly when asked");
-            bytes = response.into_body().collect().await.unwrap().to_bytes().len();
+            bytes = response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .len();
             times.push(started.elapsed());
         }
         let median = median(times);
