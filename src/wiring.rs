@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use apiserver::tls::{DynamicTls, TlsFiles, TlsPaths};
 use apiserver::ApiServer;
-use registry::gc::GarbageCollector;
 use registry::{Catalog, GenericStore};
 use storage::{Compactor, EmbeddedOptions, EmbeddedStore, EtcdOptions, EtcdStore, Store};
 use tokio::net::TcpListener;
@@ -137,9 +136,6 @@ pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
     if let Some(before) = serving.before_serving {
         before(&generic, &catalog).await?;
     }
-    let _collector = serving
-        .garbage_collector
-        .then(|| GarbageCollector::start(generic.clone(), catalog.clone()));
     let crate::access::AccessControl {
         access,
         tasks,
@@ -147,13 +143,33 @@ pub async fn serve(listener: TcpListener, serving: Serving<'_>) -> Result<()> {
         ..
     } = control;
     let _tasks: Vec<_> = tasks.into_iter().map(AbortOnDrop).collect();
-    let _rbac = rbac;
     let server = Arc::new(ApiServer::new(catalog, generic, access));
+    let _controllers = controllers(&server, serving.garbage_collector, rbac.is_some());
+    let _rbac = rbac;
     let _compactor = (!serving.compaction_interval.is_zero())
         .then(|| Compactor::start(serving.store, serving.compaction_interval));
     apiserver::server::run(listener, tls, server, shutdown_signal())
         .await
         .map_err(Error::Serve)
+}
+
+/// Starts the in-process controllers over the server's own API: the garbage collector when
+/// asked (standalone: an aggregated server's kinds are the host's collector's), ClusterRole
+/// aggregation when RBAC decides over the roles this server stores. One replica: it leads.
+fn controllers(
+    server: &Arc<ApiServer>,
+    garbage_collector: bool,
+    rbac: bool,
+) -> reconcilers::Runtime {
+    let client = apiserver::inprocess::client(server);
+    let mut runtime = reconcilers::Runtime::new(client, reconcilers::AlwaysLeader);
+    if garbage_collector {
+        reconcilers::garbagecollector::install(&mut runtime);
+    }
+    if rbac {
+        reconcilers::clusterroleaggregation::install(&mut runtime);
+    }
+    runtime
 }
 
 /// Aborts a task when dropped.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{assert_unauthorized, Backend, Raw, TestServer};
+use support::{assert_unauthorized, Backend, Raw, TestServer, DEFAULT_CLDS};
 use support_front_proxy::sweep::{
     self, assert_reaches_handler, Decision, Found, Policy, Rule, Sweeper,
 };
@@ -576,4 +576,53 @@ async fn with_anonymous_access_requests_without_credentials_are_system_anonymous
     let reply = Raw::get(&clds("c")).send(&nobody).await;
     let message = list_clds_forbidden("system:anonymous", "c");
     assert_forbidden(&reply, &CLDS_REFUSED, &message, "anonymous lists c");
+}
+
+/// The in-process controllers' user: a client certificate naming it, a trusted front proxy
+/// naming it, an administrator impersonating it — none is it.
+#[tokio::test]
+async fn nobody_outside_the_process_is_the_controllers_user() {
+    const MANAGER: &str = "system:fleet-controller-manager";
+    let proxy_ca = TestCa::generate("front-proxy-ca");
+    let Some(server) = TestServer::builder(Backend::Embedded)
+        .args(["--requestheader-client-ca-file"])
+        .args([proxy_ca.file()])
+        .start()
+    else {
+        return;
+    };
+    // A client certificate with its name, from the server's own CA.
+    let certificate = support::client_from(&server.kubeconfig_for(MANAGER, &[])).await;
+    let reply = Raw::get(DEFAULT_CLDS).send(&certificate).await;
+    assert_unauthorized(&reply, "a certificate naming the controllers' user");
+
+    // A trusted front proxy naming it.
+    let proxy = client_presenting(&server, "proxy", &proxy_ca.issue("front-proxy")).await;
+    let reply = Proxied::user(MANAGER)
+        .on(Raw::get(DEFAULT_CLDS))
+        .send(&proxy)
+        .await;
+    assert_unauthorized(&reply, "a front proxy naming the controllers' user");
+    let reply = Proxied::user("alice")
+        .on(Raw::get("/apis"))
+        .send(&proxy)
+        .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "the proxy itself is trusted: {}",
+        reply.text()
+    );
+
+    // An administrator impersonating it.
+    let admin = server.client().await;
+    let reply = Raw::get(DEFAULT_CLDS)
+        .header("Impersonate-User", MANAGER)
+        .send(&admin)
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert_eq!(
+        reply.json()["message"],
+        "users \"system:fleet-controller-manager\" is forbidden: User \"fleet-admin\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope: the in-process controllers' user cannot be impersonated"
+    );
 }

@@ -14,6 +14,7 @@
 //! - [`negotiation`]: `Accept` and `Content-Type`.
 //! - [`discovery`]: `/api`, `/apis`, group and group-version documents, aggregated discovery.
 //! - [`health`]: `/healthz`, `/livez`, `/readyz`.
+//! - [`inprocess`]: a `kube::Client` served in process, for the server's own controllers.
 //! - [`openapi`]: OpenAPI v2 and v3 documents from the registered schemas.
 //! - `handlers`: one file per verb, for every registered resource.
 //! - [`table`]: Tables and PartialObjectMetadata renderings.
@@ -31,6 +32,7 @@ pub mod discovery;
 pub mod filters;
 mod handlers;
 pub mod health;
+pub mod inprocess;
 pub mod negotiation;
 pub mod openapi;
 pub mod protobuf;
@@ -62,7 +64,7 @@ use crate::filters::audit_id::{MakeAuditId, AUDIT_ID};
 use crate::filters::authentication::Authenticate;
 use crate::filters::authorization::Authorize;
 use crate::filters::impersonation::Impersonate;
-use crate::filters::{FilterLayer, HttpRequest, RequestBody, RequestUser};
+use crate::filters::{BodyError, BoxError, FilterLayer, HttpRequest, RequestBody, RequestUser};
 use crate::health::Health;
 use crate::openapi::OpenApi;
 use crate::request::{RequestInfo, Target};
@@ -70,8 +72,7 @@ use crate::response::Body;
 use crate::server::Connection;
 
 /// The body of every response the server sends (whatever the layers made of it).
-pub type ServedBody =
-    http_body_util::combinators::UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+pub type ServedBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 /// The version this server reports at `/version`: the Kubernetes API level it implements,
 /// with the product's own version as build metadata.
@@ -130,12 +131,15 @@ impl ApiServer {
         self: &Arc<Self>,
     ) -> BoxCloneSyncService<Request<B>, Response<ServedBody>, Infallible>
     where
-        B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + Sync + 'static,
+        B: hyper::body::Body<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
     {
         let access = &self.access;
         let chain = ServiceBuilder::new()
             .map_request(|req: Request<B>| {
-                filters::audit_id::drop_unusable(req.map(BodyExt::boxed))
+                filters::audit_id::drop_unusable(
+                    req.map(|body| body.map_err(|e| BodyError(e.into())).boxed()),
+                )
             })
             .layer(SetRequestIdLayer::new(AUDIT_ID, MakeAuditId))
             .layer(PropagateRequestIdLayer::new(AUDIT_ID))
@@ -173,7 +177,8 @@ impl ApiServer {
         connection: &Connection,
     ) -> Response<ServedBody>
     where
-        B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + Sync + 'static,
+        B: hyper::body::Body<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
     {
         req.extensions_mut().insert(connection.clone());
         match self.service().oneshot(req).await {

@@ -8,7 +8,6 @@
 //! - [`generic`]: every verb written once over `storage`; [`list`] and [`watch`] with
 //!   Kubernetes' paging, resourceVersion, selector and bookmark semantics.
 //! - [`delete`]: deletion with preconditions, propagation and finalizers.
-//! - [`gc`]: the garbage collector over ownerReferences (standalone mode).
 //! - [`selector`]: label and field selectors; [`labelselector`]: `metav1.LabelSelector` in
 //!   objects; [`jsonpath`]: paths of columns and fields.
 //! - [`errors`]: [`ApiError`] and the `metav1.Status` it becomes (upstream's
@@ -35,7 +34,6 @@ pub mod errors;
 pub mod field;
 pub mod fieldmanager;
 pub mod fleet;
-pub mod gc;
 pub mod generic;
 pub mod jsonpath;
 pub mod labelselector;

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use registry::list::ListRequest;
 use registry::rbac::authorizer::{self as rbac, Policy, PolicyRule, RulesReview, UserRef};
 use registry::watch::{EventType, Start, WatchRequest};
-use registry::{Catalog, GenericStore, Resource, Subresource, WriteOptions};
+use registry::{Catalog, GenericStore, Resource};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -167,14 +167,9 @@ impl Follower {
                 self.reported = true;
                 self.synced.send_modify(|n| *n += 1);
             }
-            self.write_aggregations().await;
             self.follow(revision).await;
             tokio::time::sleep(RETRY).await;
         }
-    }
-
-    fn plural(&self) -> &str {
-        &self.resource.def.plural
     }
 
     /// Replaces this kind's objects in the index with what storage holds now.
@@ -228,7 +223,6 @@ impl Follower {
                     EventType::Error => return,
                     _ => self.apply(&event),
                 }
-                self.write_aggregations().await;
             }
         }
     }
@@ -247,58 +241,7 @@ impl Follower {
             self.names.insert(key);
         }
     }
-
-    /// The ClusterRole aggregation controller (kube-controller-manager's
-    /// `clusterroleaggregation`, for servers without one): writes into every aggregating
-    /// ClusterRole the rules its selectors gather, when they differ from its `rules`.
-    async fn write_aggregations(&self) {
-        if self.plural() != "clusterroles" {
-            return;
-        }
-        let wanted: Vec<(String, serde_json::Value)> = {
-            let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
-            policy
-                .aggregations()
-                .map(|(name, rules)| (name.to_owned(), serde_json::json!(rules)))
-                .collect()
-        };
-        for (name, rules) in wanted {
-            let Ok(mut role) = self.store.get(&self.resource, None, &name).await else {
-                continue;
-            };
-            if role.get("rules") == Some(&rules) {
-                continue;
-            }
-            role["rules"] = rules;
-            let options = WriteOptions {
-                manager: Some(AGGREGATION_MANAGER.into()),
-                ..WriteOptions::default()
-            };
-            let written = self
-                .store
-                .update(
-                    &self.resource,
-                    None,
-                    &name,
-                    role,
-                    Subresource::Main,
-                    &options,
-                )
-                .await;
-            match written {
-                Ok(_) => tracing::info!(clusterrole = %name, "aggregated rules"),
-                // Another writer was first: the next event brings the role back here.
-                Err(e) if e.code() == 409 => {}
-                Err(e) => {
-                    tracing::warn!(clusterrole = %name, error = %e, "aggregating rules failed")
-                }
-            }
-        }
-    }
 }
-
-/// The field manager of aggregated rules (upstream's controller name).
-const AGGREGATION_MANAGER: &str = "clusterrole-aggregation-controller";
 
 fn key_of(object: &serde_json::Value) -> (Option<String>, String) {
     (

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use http::{HeaderMap, Response};
+use registry::rbac::bootstrap::CONTROLLER_MANAGER;
 use registry::ApiError;
 
 use super::audit::RequestAudit;
@@ -15,6 +16,16 @@ use crate::authentication::{is_public, unauthorized, Authentication, User, ANONY
 use crate::response::Body;
 use crate::server::Connection;
 use crate::tls::PeerIdentity;
+
+/// The user of a request made in process (`crate::inprocess`): only this crate creates one.
+#[derive(Debug, Clone)]
+pub struct InProcess(User);
+
+impl InProcess {
+    pub(crate) fn new(user: User) -> InProcess {
+        InProcess(user)
+    }
+}
 
 /// Puts the request's [`RequestUser`] in its extensions, or answers 401.
 #[derive(Debug, Clone)]
@@ -26,6 +37,11 @@ pub struct Authenticate {
 
 impl Filter for Authenticate {
     async fn filter(&self, mut req: HttpRequest, next: Next) -> Response<Body> {
+        if let Some(InProcess(user)) = req.extensions().get::<InProcess>().cloned() {
+            logging::record_user(&user.name);
+            req.extensions_mut().insert(RequestUser(Some(user)));
+            return pass(next, req).await;
+        }
         let peer = req
             .extensions()
             .get::<Connection>()
@@ -55,7 +71,8 @@ impl Filter for Authenticate {
     }
 }
 
-/// The user of a request; `Ok(None)` only for public paths without credentials.
+/// The user of a request from the network; `Ok(None)` only for public paths without
+/// credentials. The in-process controllers' user is no such user, whatever vouches for it.
 pub async fn authenticate(
     authentication: &Authentication,
     path: &str,
@@ -63,6 +80,10 @@ pub async fn authenticate(
     peer: &PeerIdentity,
 ) -> Result<Option<User>, ApiError> {
     match authentication.authenticate(headers, peer).await {
+        Ok(Some(user)) if user.name == CONTROLLER_MANAGER => {
+            tracing::warn!(user = %user.name, "a request from the network claimed the in-process controllers' user");
+            Err(unauthorized())
+        }
         Ok(Some(user)) => Ok(Some(user)),
         Ok(None) | Err(_) if is_public(path) => Ok(None),
         Ok(None) => Err(unauthorized()),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use http::{HeaderMap, Response};
+use registry::rbac::bootstrap::CONTROLLER_MANAGER;
 
 use super::audit::AuditRecord;
 use super::{logging, pass, refuse, request_user, Filter, HttpRequest, Next, Refusal, RequestUser};
@@ -196,6 +197,10 @@ pub async fn impersonate(
     let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for piece in &wanted {
         let attributes = piece.attributes(&requestor);
+        if matches!(piece, Wanted::User(name) if name == CONTROLLER_MANAGER) {
+            let reason = "the in-process controllers' user cannot be impersonated";
+            return Err(Refusal::Status(forbidden(&attributes, reason)));
+        }
         let decision = authorizer.authorize(&attributes).await;
         if !decision.allowed() {
             return Err(Refusal::Status(forbidden(&attributes, &decision.reason)));

@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use bytes::BytesMut;
 use http::HeaderMap;
-use http_body_util::combinators::BoxBody;
 use http_body_util::BodyExt;
 use registry::field::FieldError;
 use registry::{ApiError, FieldValidation, ResourceDefinition, WriteOptions};
@@ -22,7 +21,7 @@ const MAX_DRAIN_BYTES: usize = 64 * 1024 * 1024;
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] with 413.
-pub async fn read_bytes(mut body: BoxBody<Bytes, hyper::Error>) -> Result<Bytes, ApiError> {
+pub async fn read_bytes(mut body: crate::filters::RequestBody) -> Result<Bytes, ApiError> {
     let mut buffer = BytesMut::new();
     while let Some(frame) = body.frame().await {
         let frame =
@@ -43,7 +42,7 @@ pub async fn read_bytes(mut body: BoxBody<Bytes, hyper::Error>) -> Result<Bytes,
 /// Reads and discards a body the server answers without reading (a refused request), so that
 /// an HTTP/1.1 connection stays usable; false when it was too long or too slow (the
 /// connection is then closed).
-pub async fn discard(mut body: BoxBody<Bytes, hyper::Error>) -> bool {
+pub async fn discard(mut body: crate::filters::RequestBody) -> bool {
     // As Go's HTTP server: up to 256 KiB is read to keep the connection; beyond, it closes.
     const LIMIT: usize = 256 * 1024;
     let discarded = async {
@@ -66,7 +65,7 @@ pub async fn discard(mut body: BoxBody<Bytes, hyper::Error>) -> bool {
 }
 
 /// Reads and discards the rest of a body; false when it was too long or too slow.
-async fn drain(body: &mut BoxBody<Bytes, hyper::Error>, mut read: usize) -> bool {
+async fn drain(body: &mut crate::filters::RequestBody, mut read: usize) -> bool {
     let drained = async {
         while let Some(frame) = body.frame().await {
             match frame.map(|f| f.into_data()) {
@@ -90,7 +89,7 @@ async fn drain(body: &mut BoxBody<Bytes, hyper::Error>, mut read: usize) -> bool
 /// `options` ignore field validation, the body's duplicate fields go into
 /// `options.decoding_errors` (strict decoding reports them with the unknown fields).
 pub async fn read_object(
-    body: BoxBody<Bytes, hyper::Error>,
+    body: crate::filters::RequestBody,
     headers: &HeaderMap,
     def: &ResourceDefinition,
     options: &mut WriteOptions,
@@ -186,7 +185,7 @@ fn summarize(bytes: &[u8]) -> String {
 
 /// Reads an optional JSON body (such as `DeleteOptions`): `None` when empty.
 pub async fn read_optional_json(
-    body: BoxBody<Bytes, hyper::Error>,
+    body: crate::filters::RequestBody,
     headers: &HeaderMap,
 ) -> Result<Option<Value>, ApiError> {
     let bytes = read_bytes(body).await?;

@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Response};
-use http_body_util::combinators::BoxBody;
 use registry::{ApiError, Resource, ResourceDefinition, Subresource};
 
 use crate::negotiation::{self, Shape};
@@ -31,12 +30,12 @@ use crate::ApiServer;
 
 /// Reads and discards the body of a request answered without it; false when the connection
 /// must close.
-pub(crate) async fn discard_body(body: BoxBody<Bytes, hyper::Error>) -> bool {
+pub(crate) async fn discard_body(body: crate::filters::RequestBody) -> bool {
     body::discard(body).await
 }
 
 /// Reads a whole request body with the handlers' limit (413 beyond it).
-pub(crate) async fn read_body(body: BoxBody<Bytes, hyper::Error>) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(body: crate::filters::RequestBody) -> Result<Bytes, ApiError> {
     body::read_bytes(body).await
 }
 
@@ -48,7 +47,7 @@ pub(crate) struct Call<'a> {
     pub subresource: Subresource,
     pub headers: HeaderMap,
     pub query: Vec<(String, String)>,
-    pub body: BoxBody<Bytes, hyper::Error>,
+    pub body: crate::filters::RequestBody,
     /// The user the request acts as (after impersonation).
     pub user: User,
 }
@@ -140,7 +139,7 @@ pub(crate) async fn serve(
     server: &ApiServer,
     request: ResourceRequest,
     parts: http::request::Parts,
-    body: BoxBody<Bytes, hyper::Error>,
+    body: crate::filters::RequestBody,
     query: Vec<(String, String)>,
     user: User,
 ) -> Result<Response<Body>, ApiError> {

@@ -30,6 +30,12 @@ const VIEWS: &[&str] = &["fleetclusters", "fleetservices", "fleetcosts"];
 /// caller's namespaces.)
 const PUBLIC: &[&str] = &["pricelists"];
 
+/// The user the server's in-process controllers act as (kube-controller-manager's
+/// `system:kube-controller-manager`), bound to the ClusterRole of the same name. Only the
+/// server's in-process client authenticates as it: an outside request naming it — by
+/// certificate, token, front-proxy header or impersonation — is refused.
+pub const CONTROLLER_MANAGER: &str = "system:fleet-controller-manager";
+
 const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
 
@@ -121,6 +127,17 @@ pub fn cluster_roles() -> Vec<Value> {
         cluster_role("fleet:view", aggregate("view"), view_rules),
         cluster_role("fleet:edit", aggregate("edit"), edit_rules),
         cluster_role("fleet:admin", aggregate("admin"), admin_rules),
+        // What the garbage collector and the ClusterRole aggregation controller do, as
+        // upstream's `garbage-collector-controller` and `clusterrole-aggregation-controller`
+        // roles grant it.
+        cluster_role(
+            CONTROLLER_MANAGER,
+            json!({}),
+            json!([
+                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch", "patch", "update", "delete"]},
+                {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["escalate"]},
+            ]),
+        ),
     ]
 }
 
@@ -134,7 +151,19 @@ pub fn cluster_role_bindings() -> Vec<Value> {
             &["system:authenticated", "system:unauthenticated"],
         ),
         binding("fleet:public-info-viewer", &["system:authenticated"]),
+        user_binding(CONTROLLER_MANAGER, CONTROLLER_MANAGER),
     ]
+}
+
+/// A ClusterRoleBinding of the ClusterRole `name` to one user.
+fn user_binding(name: &str, user: &str) -> Value {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": bootstrap_metadata(name, json!({})),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    })
 }
 
 /// Creates what is missing; brings auto-updated objects back to their definition.
@@ -228,7 +257,8 @@ mod tests {
                 "fleet:public-info-viewer",
                 "fleet:view",
                 "fleet:edit",
-                "fleet:admin"
+                "fleet:admin",
+                "system:fleet-controller-manager"
             ]
         );
         let edit = &roles[5];

@@ -50,12 +50,4 @@ impl Policy {
         }
         rules
     }
-
-    /// The rules every aggregating ClusterRole gathers from the roles its selectors match,
-    /// by name: what the aggregation controller writes into their `rules`.
-    pub fn aggregations(&self) -> impl Iterator<Item = (&str, &[PolicyRule])> {
-        self.aggregated
-            .iter()
-            .map(|(name, rules)| (name.as_str(), rules.as_slice()))
-    }
 }

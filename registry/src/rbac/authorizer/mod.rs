@@ -5,9 +5,9 @@
 //! `RulesFor`), `pkg/registry/rbac/validation/rule.go` (`DefaultRuleResolver`: which bindings
 //! apply to a user) and `pkg/apis/rbac/v1/evaluation_helpers.go` (rule matching). ClusterRole
 //! aggregation (upstream `pkg/controller/clusterroleaggregation`, which overwrites `.rules`):
-//! the index computes the aggregated rules, so decisions follow at once, and
-//! [`Policy::aggregations`] hands them to the server's aggregation controller
-//! (`apiserver/src/authorization/rbac.rs`), which writes them into the aggregating roles.
+//! the index computes the aggregated rules itself, so decisions follow a label at once rather
+//! than after the aggregation controller (`reconcilers/src/clusterroleaggregation.rs`) has
+//! written them; both reach the same rules.
 //!
 //! # Layout
 //! - this file: the request and answer types, the stored objects, and the index ([`Policy`]
