@@ -16,26 +16,9 @@ use sha2::{Digest, Sha512};
 use crate::negotiation::parse_accept;
 use crate::response::{self, Body};
 
-/// The verbs the handlers implement for stored resources, sorted.
-pub const STORED_VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
-/// The verbs of a create-only resource (reviews).
-pub const CREATE_ONLY_VERBS: &[&str] = &["create"];
-/// The verbs of a resource.
-pub fn verbs(def: &registry::ResourceDefinition) -> &'static [&'static str] {
-    if def.create_only {
-        CREATE_ONLY_VERBS
-    } else {
-        STORED_VERBS
-    }
+/// The verbs of a resource, as discovery lists them.
+pub fn verbs(def: &registry::ResourceDefinition) -> Vec<&'static str> {
+    def.verbs.names()
 }
 /// The verbs of a `/status` subresource, sorted.
 pub const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
@@ -266,7 +249,7 @@ fn resource_list(group: &str, version: &str, served: &[&Arc<Resource>]) -> Value
             "kind": d.kind,
             "verbs": verbs(d),
         });
-        if !d.create_only {
+        if d.verbs.stored() {
             entry["storageVersionHash"] = json!(d.storage_version_hash());
         }
         if !d.short_names.is_empty() {

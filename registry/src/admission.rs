@@ -7,10 +7,10 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::authorizer::PolicyRule;
 use crate::errors::Result;
 use crate::field::FieldError;
 use crate::generic::GenericStore;
-use crate::rbac::authorizer::PolicyRule;
 use crate::resource::ResourceDefinition;
 
 /// What an admission check gets: the store to read from and the write being checked.

@@ -18,7 +18,9 @@
 //! - [`pruning`]: unknown fields against a schema (`fieldValidation`, pruning);
 //!   [`duplicates`]: repeated keys of request bodies; [`structural`]: structural schemas
 //!   from Rust types.
-//! - [`admission`]: checks against other objects, after a kind's own validation.
+//! - [`admission`]: checks against other objects, after a kind's own validation; write guards.
+//! - [`authorizer`]: the user, the attributes of a request, the rules a user holds — what
+//!   every authorizer, the audit policy and the write guards share.
 //! - [`fieldmanager`]: server-side apply and managed fields.
 //! - [`strategic`]: strategic merge patch for built-in kinds.
 //! - [`rbac`]: the built-in rbac.authorization.k8s.io/v1 kinds (stored and served), their
@@ -27,6 +29,7 @@
 //!   over the types of `fleet_api`.
 
 pub mod admission;
+pub mod authorizer;
 pub mod catalog;
 pub mod delete;
 pub mod duplicates;
@@ -56,5 +59,5 @@ pub use errors::{ApiError, Status};
 pub use generic::{DecodedFrom, GenericStore, Subresource, WriteOptions, Written};
 pub use list::{ListRequest, ObjectList, ReadAt};
 pub use pruning::FieldValidation;
-pub use resource::{GroupResource, Resource, ResourceDefinition, Scope};
+pub use resource::{GroupResource, Resource, ResourceDefinition, Scope, Verbs};
 pub use strategy::{SchemalessStrategy, Strategy};

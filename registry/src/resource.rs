@@ -103,9 +103,10 @@ pub struct ResourceDefinition {
     /// `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key` (custom and fleet kinds
     /// answer it with 415, as CRDs do).
     pub strategic_merge_patch: bool,
-    /// A virtual resource that only answers `create` and stores nothing (access and identity
-    /// reviews); handlers look it up by group and resource.
-    pub create_only: bool,
+    /// What the resource can do: discovery lists these verbs, OpenAPI declares their paths,
+    /// the handlers answer the others with 405. A resource without `get` stores nothing (the
+    /// access and identity reviews only answer `create`).
+    pub verbs: Verbs,
     /// The OpenAPI v3 schema of the object; `None` for schema-less kinds.
     pub schema: Option<Value>,
     pub printer_columns: Vec<PrinterColumn>,
@@ -116,7 +117,7 @@ impl ResourceDefinition {
     /// Served as kube-apiserver serves its own kinds (go-restful routes, protobuf bodies,
     /// typed decoding), not as the custom resource handler serves CRDs.
     pub fn built_in(&self) -> bool {
-        self.strategic_merge_patch || self.create_only
+        self.strategic_merge_patch || !self.verbs.stored()
     }
 
     /// A definition with the given names, no subresources, schema or columns.
@@ -132,7 +133,7 @@ impl ResourceDefinition {
             scope,
             status_subresource: false,
             strategic_merge_patch: false,
-            create_only: false,
+            verbs: Verbs::STORED,
             schema: None,
             printer_columns: Vec::new(),
             selectable_fields: Vec::new(),
@@ -239,5 +240,77 @@ mod tests {
             GroupResource::new("fleet.k0rdent.io", "credentials").to_string(),
             "credentials.fleet.k0rdent.io"
         );
+    }
+}
+
+/// A set of the verbs a resource serves (upstream derives them from the storage's interfaces:
+/// `rest.Getter`, `rest.Lister`, `rest.Creater`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verbs(u8);
+
+impl Verbs {
+    /// The verbs, sorted as discovery lists them.
+    const NAMES: [&'static str; 8] = [
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ];
+    /// Every verb the generic store serves.
+    pub const STORED: Verbs = Verbs(0xff);
+    /// Only `create`: a request answered and forgotten (reviews).
+    pub const CREATE: Verbs = Verbs(1);
+
+    /// Whether `verb` is served.
+    pub fn allows(self, verb: &str) -> bool {
+        Self::NAMES
+            .iter()
+            .position(|name| *name == verb)
+            .is_some_and(|bit| self.0 & (1 << bit) != 0)
+    }
+
+    /// The verbs served, sorted.
+    pub fn names(self) -> Vec<&'static str> {
+        Self::NAMES
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| self.0 & (1 << bit) != 0)
+            .map(|(_, name)| *name)
+            .collect()
+    }
+
+    /// Whether objects are stored (and can be read back).
+    pub fn stored(self) -> bool {
+        self.allows("get")
+    }
+}
+
+#[cfg(test)]
+mod verbs_tests {
+    use super::Verbs;
+
+    #[test]
+    fn verbs_are_named_in_discovery_order() {
+        assert_eq!(
+            Verbs::STORED.names(),
+            [
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch"
+            ]
+        );
+        assert_eq!(Verbs::CREATE.names(), ["create"]);
+        assert!(Verbs::STORED.stored() && !Verbs::CREATE.stored());
+        assert!(Verbs::CREATE.allows("create") && !Verbs::CREATE.allows("list"));
+        assert!(!Verbs::STORED.allows("impersonate"));
     }
 }

@@ -178,11 +178,11 @@ impl Event {
 
     /// Fills what the policy matched on (`LogRequestMetadata`): verb, user, and for resource
     /// requests the object reference. `request_uri` is the path with its query.
-    pub fn set_request(&mut self, attributes: &Attributes<'_>, request_uri: &str) {
+    pub fn set_request(&mut self, attributes: &Attributes, request_uri: &str) {
         self.request_uri = request_uri.to_owned();
         self.verb = attributes.verb.to_owned();
-        self.user.username = attributes.user.to_owned();
-        self.user.groups = attributes.groups.to_vec();
+        self.user.username = attributes.user.name.clone();
+        self.user.groups = attributes.user.groups.clone();
         self.object_ref = attributes.resource_request.then(|| ObjectReference {
             resource: attributes.resource.to_owned(),
             namespace: attributes.namespace.to_owned(),
@@ -391,14 +391,13 @@ mod tests {
     fn create_event(level: Level) -> Event {
         let groups = vec!["devs".to_string(), "system:authenticated".into()];
         let attributes = Attributes {
-            user: "alice",
-            groups: &groups,
-            verb: "create",
+            user: registry::authorizer::User::new("alice", groups),
+            verb: "create".into(),
             resource_request: true,
-            namespace: "kcm-system",
-            api_group: "fleet.k0rdent.io",
-            api_version: "v1alpha1",
-            resource: "clusterdeployments",
+            namespace: "kcm-system".into(),
+            api_group: "fleet.k0rdent.io".into(),
+            api_version: "v1alpha1".into(),
+            resource: "clusterdeployments".into(),
             ..Attributes::default()
         };
         let mut event = Event::new("4f1c", decision(level), received());

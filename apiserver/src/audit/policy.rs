@@ -8,33 +8,9 @@ use std::path::Path;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::{Error, Level, Result, Stage, API_VERSION};
+pub use registry::authorizer::Attributes;
 
-/// What a policy rule matches on, filled by the server from the request (upstream matches on
-/// `authorizer.Attributes`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Attributes<'a> {
-    /// The authenticated user's name.
-    pub user: &'a str,
-    /// The authenticated user's groups.
-    pub groups: &'a [String],
-    /// The Kubernetes verb (`get`, `list`, `watch`, `create`, …); for non-resource requests,
-    /// the lower-cased HTTP method.
-    pub verb: &'a str,
-    /// Whether the path names an API resource, rather than `/healthz`, `/apis`, …
-    pub resource_request: bool,
-    /// `""` for cluster-scoped resources and non-resource requests.
-    pub namespace: &'a str,
-    /// `""` for the core group.
-    pub api_group: &'a str,
-    /// Never matched by rules; copied into the event's `objectRef`.
-    pub api_version: &'a str,
-    pub resource: &'a str,
-    pub subresource: &'a str,
-    pub name: &'a str,
-    /// The request path, without the query.
-    pub path: &'a str,
-}
+use super::{Error, Level, Result, Stage, API_VERSION};
 
 /// An audit policy: strictly ordered rules, the first matching one decides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,7 +138,7 @@ impl Policy {
     /// The level and omitted stages for a request: the first matching rule decides, and its
     /// omitted stages add to the policy's; when no rule matches the level is `None`. Whatever
     /// the rules say, [`holds_secrets`] requests are capped at `Metadata`.
-    pub fn evaluate(&self, attributes: &Attributes<'_>) -> Decision {
+    pub fn evaluate(&self, attributes: &Attributes) -> Decision {
         let mut decision = match self.rules.iter().find(|rule| rule.matches(attributes)) {
             Some(rule) => Decision {
                 level: rule.level,
@@ -209,10 +185,10 @@ impl Policy {
 /// never recorded above `Metadata`, whatever the policy says. (kube-apiserver leaves this to
 /// the policy author; the policies Kubernetes publishes, such as GCE's in
 /// `cluster/gce/gci/configure-helper.sh`, log secrets at `Metadata` only for this reason.)
-pub fn holds_secrets(attributes: &Attributes<'_>) -> bool {
+pub fn holds_secrets(attributes: &Attributes) -> bool {
     attributes.resource_request
         && matches!(
-            (attributes.api_group, attributes.resource),
+            (attributes.api_group.as_str(), attributes.resource.as_str()),
             ("fleet.k0rdent.io", "credentials") | ("", "secrets")
         )
 }
@@ -289,19 +265,20 @@ impl PolicyRule {
 
     /// `ruleMatches`: users, groups and verbs, then either the resource or the non-resource
     /// fields; a rule with neither matches both kinds of request.
-    fn matches(&self, attributes: &Attributes<'_>) -> bool {
-        if !self.users.is_empty() && !self.users.iter().any(|u| u == attributes.user) {
+    fn matches(&self, attributes: &Attributes) -> bool {
+        if !self.users.is_empty() && !self.users.contains(&attributes.user.name) {
             return false;
         }
         if !self.user_groups.is_empty()
             && !attributes
+                .user
                 .groups
                 .iter()
                 .any(|g| self.user_groups.contains(g))
         {
             return false;
         }
-        if !self.verbs.is_empty() && !self.verbs.iter().any(|v| v == attributes.verb) {
+        if !self.verbs.is_empty() && !self.verbs.contains(&attributes.verb) {
             return false;
         }
         if !self.namespaces.is_empty() || !self.resources.is_empty() {
@@ -312,17 +289,16 @@ impl PolicyRule {
                 && self
                     .non_resource_urls
                     .iter()
-                    .any(|spec| path_matches(attributes.path, spec));
+                    .any(|spec| path_matches(&attributes.path, spec));
         }
         true
     }
 
-    fn matches_resource(&self, attributes: &Attributes<'_>) -> bool {
+    fn matches_resource(&self, attributes: &Attributes) -> bool {
         if !attributes.resource_request {
             return false;
         }
-        if !self.namespaces.is_empty() && !self.namespaces.iter().any(|n| n == attributes.namespace)
-        {
+        if !self.namespaces.is_empty() && !self.namespaces.contains(&attributes.namespace) {
             return false;
         }
         self.resources.is_empty() || self.resources.iter().any(|gr| gr.matches(attributes))
@@ -330,19 +306,20 @@ impl PolicyRule {
 }
 
 impl GroupResources {
-    fn matches(&self, attributes: &Attributes<'_>) -> bool {
+    fn matches(&self, attributes: &Attributes) -> bool {
         if self.group != attributes.api_group && self.group != "*" {
             return false;
         }
         if self.resources.is_empty() {
             return true;
         }
-        if !self.resource_names.is_empty()
-            && !self.resource_names.iter().any(|n| n == attributes.name)
-        {
+        if !self.resource_names.is_empty() && !self.resource_names.contains(&attributes.name) {
             return false;
         }
-        let (resource, subresource) = (attributes.resource, attributes.subresource);
+        let (resource, subresource) = (
+            attributes.resource.as_str(),
+            attributes.subresource.as_str(),
+        );
         self.resources.iter().any(|spec| {
             let exact = match subresource {
                 "" => spec == resource,
@@ -476,19 +453,18 @@ mod tests {
             }
         }
 
-        fn attributes(&self) -> Attributes<'_> {
+        fn attributes(&self) -> Attributes {
             Attributes {
-                user: self.user,
-                groups: &self.groups,
-                verb: self.verb,
+                user: registry::authorizer::User::new(self.user, self.groups.clone()),
+                verb: self.verb.into(),
                 resource_request: self.resource_request,
-                namespace: self.namespace,
-                api_group: self.api_group,
-                api_version: "v1",
-                resource: self.resource,
-                subresource: self.subresource,
-                name: self.name,
-                path: self.path,
+                namespace: self.namespace.into(),
+                api_group: self.api_group.into(),
+                api_version: "v1".into(),
+                resource: self.resource.into(),
+                subresource: self.subresource.into(),
+                name: self.name.into(),
+                path: self.path.into(),
             }
         }
     }

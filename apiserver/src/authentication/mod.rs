@@ -10,72 +10,20 @@ pub mod request_header;
 pub mod token_file;
 pub mod token_review;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use http::HeaderMap;
 use registry::ApiError;
-use serde::Serialize;
 
 use crate::tls::PeerIdentity;
 
+pub use registry::authorizer::{User, ANONYMOUS, AUTHENTICATED, MASTERS, UNAUTHENTICATED};
 pub use request_header::RequestHeaderConfig;
 pub use token_file::TokenFile;
 pub use token_review::TokenReviewer;
 
-/// The group every authenticated user is in.
-pub const AUTHENTICATED: &str = "system:authenticated";
-/// The user of unauthenticated requests when anonymous access is enabled.
-pub const ANONYMOUS: &str = "system:anonymous";
-/// The group of unauthenticated requests.
-pub const UNAUTHENTICATED: &str = "system:unauthenticated";
 /// The extra attribute naming the credential a user authenticated with.
 pub const CREDENTIAL_ID: &str = "authentication.kubernetes.io/credential-id";
-/// The group that is always allowed everything.
-pub const MASTERS: &str = "system:masters";
-
-/// An authenticated user (k8s.io/apiserver `user.Info`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct User {
-    #[serde(rename = "username")]
-    pub name: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub uid: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, Vec<String>>,
-}
-
-impl User {
-    /// A user with a name and groups.
-    pub fn new(name: impl Into<String>, groups: Vec<String>) -> Self {
-        User {
-            name: name.into(),
-            groups,
-            ..User::default()
-        }
-    }
-
-    /// The anonymous user.
-    pub fn anonymous() -> Self {
-        User::new(ANONYMOUS, vec![UNAUTHENTICATED.into()])
-    }
-
-    /// Adds `system:authenticated` unless the user is anonymous or already has it, as
-    /// k8s.io/apiserver `pkg/authentication/group/authenticated_group_adder.go` does.
-    pub fn with_authenticated_group(mut self) -> Self {
-        let anonymous = self.name == ANONYMOUS || self.groups.iter().any(|g| g == UNAUTHENTICATED);
-        if !anonymous && !self.groups.iter().any(|g| g == AUTHENTICATED) {
-            self.groups.push(AUTHENTICATED.into());
-        }
-        self
-    }
-
-    pub fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
-    }
-}
 
 /// How requests are authenticated.
 #[derive(Debug, Default)]

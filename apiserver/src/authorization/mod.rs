@@ -17,23 +17,7 @@ use crate::authentication::{User, MASTERS};
 pub use rbac::RbacAuthorizer;
 pub use webhook::WebhookAuthorizer;
 
-/// What a request asks to do (k8s.io/apiserver `authorizer.AttributesRecord`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attributes {
-    pub user: User,
-    /// A Kubernetes verb for resource requests (get, list, watch, create, update, patch,
-    /// delete, deletecollection, impersonate, …), the lowercase HTTP method otherwise.
-    pub verb: String,
-    pub resource_request: bool,
-    pub namespace: String,
-    pub api_group: String,
-    pub api_version: String,
-    pub resource: String,
-    pub subresource: String,
-    pub name: String,
-    /// The request path (for non-resource requests).
-    pub path: String,
-}
+pub use registry::authorizer::Attributes;
 
 /// An authorizer's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

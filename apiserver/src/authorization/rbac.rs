@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use registry::list::ListRequest;
-use registry::rbac::authorizer::{self as rbac, Policy, PolicyRule, RulesReview, UserRef};
+use registry::rbac::authorizer::{self as rbac, Policy, PolicyRule, RulesReview};
 use registry::watch::{EventType, Start, WatchRequest};
 use registry::{Catalog, GenericStore, Resource};
 use tokio::sync::watch;
@@ -91,32 +91,14 @@ impl RbacAuthorizer {
 #[async_trait]
 impl Authorizer for RbacAuthorizer {
     async fn authorize(&self, a: &Attributes) -> Decision {
-        let request = rbac::Attributes {
-            user: UserRef {
-                name: &a.user.name,
-                groups: &a.user.groups,
-            },
-            verb: &a.verb,
-            resource_request: a.resource_request,
-            namespace: &a.namespace,
-            api_group: &a.api_group,
-            resource: &a.resource,
-            subresource: &a.subresource,
-            name: &a.name,
-            path: &a.path,
-        };
-        match self.read().authorize(&request) {
+        match self.read().authorize(a) {
             rbac::Decision::Allow { reason } => Decision::allow(reason),
             rbac::Decision::NoOpinion { reason } => Decision::no_opinion(reason),
         }
     }
 
     fn rules_held(&self, user: &User, namespace: &str) -> (Vec<PolicyRule>, Vec<String>) {
-        let user = UserRef {
-            name: &user.name,
-            groups: &user.groups,
-        };
-        self.read().rules_held(&user, namespace)
+        self.read().rules_held(user, namespace)
     }
 
     fn role_reference_rules(
@@ -133,11 +115,7 @@ impl Authorizer for RbacAuthorizer {
     }
 
     fn rules_for(&self, user: &User, namespace: &str) -> RulesReview {
-        let user = UserRef {
-            name: &user.name,
-            groups: &user.groups,
-        };
-        self.read().rules_for(&user, namespace)
+        self.read().rules_for(user, namespace)
     }
 }
 

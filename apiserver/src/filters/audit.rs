@@ -111,27 +111,14 @@ impl RequestAudit {
         failed_authentication: bool,
     ) -> Option<RequestAudit> {
         let info = request_info(req);
-        let a = info.attributes(requestor);
-        let attributes = audit::Attributes {
-            user: &a.user.name,
-            groups: &a.user.groups,
-            verb: &a.verb,
-            resource_request: a.resource_request,
-            namespace: &a.namespace,
-            api_group: &a.api_group,
-            api_version: &a.api_version,
-            resource: &a.resource,
-            subresource: &a.subresource,
-            name: &a.name,
-            path: &a.path,
-        };
+        let attributes = info.attributes(requestor);
         let decision = log.policy().evaluate(&attributes);
         if decision.level == Level::None {
             return None;
         }
         let mut event = Event::new(audit_id::of(req), decision, info.received);
         event.set_request(&attributes, &info.uri);
-        event.user = user_info(&a.user);
+        event.user = user_info(&attributes.user);
         if let Some(connection) = req.extensions().get::<Connection>() {
             event.source_ips = vec![connection.remote.ip().to_string()];
         }

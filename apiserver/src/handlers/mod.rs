@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Response};
+use registry::Verbs;
 use registry::{ApiError, Resource, ResourceDefinition, Subresource};
 
 use crate::negotiation::{self, Shape};
@@ -167,7 +168,7 @@ pub(crate) async fn serve(
         Some(_) => return Err(ApiError::no_such_path()),
     };
     let verb = request.verb;
-    let create_only = resource.def.create_only;
+    let verbs = resource.def.verbs;
     let built_in = resource.def.built_in();
     let named = request.name.is_some();
     let call = Call {
@@ -181,10 +182,16 @@ pub(crate) async fn serve(
         user,
     };
     match (verb, subresource) {
-        ("create", Subresource::Main) if create_only && call.request.name.is_none() => {
+        // What stores nothing is answered by the handler installed for it (the reviews).
+        ("create", Subresource::Main)
+            if !verbs.stored() && verbs.allows(verb) && call.request.name.is_none() =>
+        {
             review::handle(call).await
         }
-        _ if create_only => Err(ApiError::method_not_allowed_on_route()),
+        // A verb the resource does not serve has no route: go-restful's 405.
+        _ if !verbs.stored() || (Verbs::STORED.allows(verb) && !verbs.allows(verb)) => {
+            Err(ApiError::method_not_allowed_on_route())
+        }
         // Built-in kinds have go-restful routes: a method a path has no route for is 405.
         ("create", _) | ("update", _) | ("patch", _) if built_in && named == (verb == "create") => {
             Err(ApiError::method_not_allowed_on_route())

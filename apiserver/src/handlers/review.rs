@@ -62,7 +62,7 @@ pub fn install(catalog: &Catalog) -> Result<(), registry::catalog::AlreadyRegist
     ];
     for (group, kind, plural, scope) in kinds {
         let mut def = ResourceDefinition::new(group, "v1", kind, plural, scope);
-        def.create_only = true;
+        def.verbs = registry::Verbs::CREATE;
         catalog.register(def, Arc::new(SchemalessStrategy))?;
     }
     Ok(())

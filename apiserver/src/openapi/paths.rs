@@ -9,6 +9,8 @@ use super::definitions::{kind_name, meta_name, Style};
 
 /// One operation to describe.
 struct Op<'a> {
+    /// The Kubernetes verb: the operation is declared when the resource serves it.
+    verb: &'a str,
     method: &'a str,
     action: &'a str,
     id: String,
@@ -100,24 +102,9 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
     let json_types: &[&str] = &["application/json"];
 
     let mut paths = Map::new();
-    if d.create_only {
-        let create = Op {
-            method: "post",
-            action: "post",
-            id: format!("create{id_kind}"),
-            description: format!("create a {}", d.kind),
-            body: Some((kind.clone(), json_types)),
-            responses: vec![("200", kind.clone()), ("201", kind.clone())],
-            validates: true,
-        };
-        paths.insert(
-            collection,
-            path_item(r, style, vec![create], d.namespaced(), false),
-        );
-        return paths;
-    }
     let collection_ops = vec![
         Op {
+            verb: "list",
             method: "get",
             action: "list",
             id: format!("list{id_kind}"),
@@ -127,6 +114,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
             validates: false,
         },
         Op {
+            verb: "create",
             method: "post",
             action: "post",
             id: format!("create{id_kind}"),
@@ -136,6 +124,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
             validates: true,
         },
         Op {
+            verb: "deletecollection",
             method: "delete",
             action: "deletecollection",
             id: format!("deletecollection{id_kind}"),
@@ -145,13 +134,21 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
             validates: false,
         },
     ];
-    paths.insert(
-        collection,
-        path_item(r, style, collection_ops, d.namespaced(), false),
-    );
+    // Only the operations of the verbs the resource serves, and only paths with one.
+    let mut insert = |path: String, ops: Vec<Op<'_>>, namespaced: bool, object: bool| {
+        let ops: Vec<Op<'_>> = ops
+            .into_iter()
+            .filter(|op| d.verbs.allows(op.verb))
+            .collect();
+        if !ops.is_empty() {
+            paths.insert(path, path_item(r, style, ops, namespaced, object));
+        }
+    };
+    insert(collection, collection_ops, d.namespaced(), false);
     let object_ops = |suffix: &str, what: &str| {
         let mut ops = vec![
             Op {
+                verb: "get",
                 method: "get",
                 action: "get",
                 id: format!("read{id_kind}{suffix}"),
@@ -161,6 +158,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
                 validates: false,
             },
             Op {
+                verb: "update",
                 method: "put",
                 action: "put",
                 id: format!("replace{id_kind}{suffix}"),
@@ -170,6 +168,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
                 validates: true,
             },
             Op {
+                verb: "patch",
                 method: "patch",
                 action: "patch",
                 id: format!("patch{id_kind}{suffix}"),
@@ -181,6 +180,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
         ];
         if suffix.is_empty() {
             ops.push(Op {
+                verb: "delete",
                 method: "delete",
                 action: "delete",
                 id: format!("delete{id_kind}"),
@@ -192,24 +192,14 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
         }
         ops
     };
-    paths.insert(
-        object.clone(),
-        path_item(r, style, object_ops("", ""), d.namespaced(), true),
-    );
+    insert(object.clone(), object_ops("", ""), d.namespaced(), true);
     if d.status_subresource {
-        paths.insert(
-            format!("{object}/status"),
-            path_item(
-                r,
-                style,
-                object_ops("Status", "status"),
-                d.namespaced(),
-                true,
-            ),
-        );
+        let status_ops = object_ops("Status", "status");
+        insert(format!("{object}/status"), status_ops, d.namespaced(), true);
     }
     if d.namespaced() {
         let all = Op {
+            verb: "list",
             method: "get",
             action: "list",
             id: format!(
@@ -226,10 +216,7 @@ pub fn resource_paths(r: &Resource, style: Style) -> Map<String, Value> {
             responses: vec![("200", list)],
             validates: false,
         };
-        paths.insert(
-            format!("{prefix}/{}", d.plural),
-            path_item(r, style, vec![all], false, false),
-        );
+        insert(format!("{prefix}/{}", d.plural), vec![all], false, false);
     }
     paths
 }

@@ -8,15 +8,15 @@ use super::*;
 impl Policy {
     /// The decision for one request (`RBACAuthorizer.Authorize`): allowed by the first rule
     /// that matches, else no opinion with the errors met on the way as `RBAC: <aggregate>`.
-    pub fn authorize(&self, request: &Attributes<'_>) -> Decision {
+    pub fn authorize(&self, request: &Attributes) -> Decision {
         // Upstream's non-resource requests carry no namespace, so only ClusterRoleBindings apply.
         let namespace = if request.resource_request {
-            request.namespace
+            request.namespace.as_str()
         } else {
             ""
         };
         let mut errors = Vec::new();
-        for grant in self.grants(request.user, namespace) {
+        for grant in self.grants(UserRef::from(&request.user), namespace) {
             match grant {
                 Ok(grant) if grant.rules.iter().any(|rule| rule.allows(request)) => {
                     let reason = format!("RBAC: allowed by {grant}");
@@ -48,10 +48,10 @@ impl Policy {
     /// RoleBindings. As upstream, roles that are missing show in `evaluation_error` while
     /// `incomplete` stays false, and non-resource rules reached through a RoleBinding are
     /// listed although `authorize` never applies them.
-    pub fn rules_for(&self, user: &UserRef<'_>, namespace: &str) -> RulesReview {
+    pub fn rules_for(&self, user: &User, namespace: &str) -> RulesReview {
         let mut review = RulesReview::default();
         let mut errors = Vec::new();
-        for grant in self.grants(*user, namespace) {
+        for grant in self.grants(user.into(), namespace) {
             match grant {
                 Ok(grant) => grant.rules.iter().for_each(|rule| review.add(rule)),
                 Err(error) => errors.push(error),
@@ -65,14 +65,10 @@ impl Policy {
 
     /// The rules `user` holds in `namespace` ("" for cluster-wide only) and the errors met
     /// resolving roles (`DefaultRuleResolver.RulesFor`, what escalation checks compare with).
-    pub fn rules_held(
-        &self,
-        user: &UserRef<'_>,
-        namespace: &str,
-    ) -> (Vec<PolicyRule>, Vec<String>) {
+    pub fn rules_held(&self, user: &User, namespace: &str) -> (Vec<PolicyRule>, Vec<String>) {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
-        for grant in self.grants(*user, namespace) {
+        for grant in self.grants(user.into(), namespace) {
             match grant {
                 Ok(grant) => rules.extend(grant.rules.iter().cloned()),
                 Err(error) => errors.push(error.to_string()),
@@ -190,18 +186,17 @@ impl RulesReview {
 
 impl PolicyRule {
     /// `RuleAllows`.
-    fn allows(&self, request: &Attributes<'_>) -> bool {
-        let verb = self.verbs.iter().any(|v| v == "*" || v == request.verb);
+    fn allows(&self, request: &Attributes) -> bool {
+        let verb = self.verbs.iter().any(|v| v == "*" || *v == request.verb);
         if !request.resource_request {
-            return verb && self.non_resource_url_matches(request.path);
+            return verb && self.non_resource_url_matches(&request.path);
         }
         verb && self
             .api_groups
             .iter()
-            .any(|g| g == "*" || g == request.api_group)
-            && self.resource_matches(request.resource, request.subresource)
-            && (self.resource_names.is_empty()
-                || self.resource_names.iter().any(|n| n == request.name))
+            .any(|g| g == "*" || *g == request.api_group)
+            && self.resource_matches(&request.resource, &request.subresource)
+            && (self.resource_names.is_empty() || self.resource_names.contains(&request.name))
     }
 
     /// `ResourceMatches`: `*`, the exact `resource` or `resource/subresource`, or

@@ -20,9 +20,11 @@ mod evaluation;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::authorizer::nullable;
+pub use crate::authorizer::{Attributes, PolicyRule, User};
 use crate::labelselector::LabelSelector;
 
 /// Why a binding granted nothing, or why an object was not indexed.
@@ -52,28 +54,20 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Who is asking: the authenticated user's name and groups.
+/// Who is asking: a borrowed view of the user's name and groups.
 #[derive(Debug, Clone, Copy)]
-pub struct UserRef<'a> {
+pub(crate) struct UserRef<'a> {
     pub name: &'a str,
     pub groups: &'a [String],
 }
 
-/// One request, as kube-apiserver's `authorizer.Attributes`.
-#[derive(Debug, Clone, Copy)]
-pub struct Attributes<'a> {
-    pub user: UserRef<'a>,
-    pub verb: &'a str,
-    /// A request for a resource (`api_group`, `resource`, …) rather than for `path`.
-    pub resource_request: bool,
-    /// Empty for cluster-scoped and all-namespace requests.
-    pub namespace: &'a str,
-    pub api_group: &'a str,
-    pub resource: &'a str,
-    pub subresource: &'a str,
-    pub name: &'a str,
-    /// The URL path of a non-resource request.
-    pub path: &'a str,
+impl<'a> From<&'a User> for UserRef<'a> {
+    fn from(user: &'a User) -> Self {
+        UserRef {
+            name: &user.name,
+            groups: &user.groups,
+        }
+    }
 }
 
 /// RBAC never denies: it allows, or has no opinion and says which roles it could not find.
@@ -268,15 +262,6 @@ impl Kind {
     }
 }
 
-/// A JSON `null` reads as the empty value, as Go decodes it.
-fn nullable<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 #[derive(Debug, Clone, Default, Deserialize)]
 struct Metadata {
     #[serde(default, deserialize_with = "nullable")]
@@ -285,39 +270,6 @@ struct Metadata {
     namespace: String,
     #[serde(default, deserialize_with = "nullable")]
     labels: BTreeMap<String, String>,
-}
-
-/// `rbacv1.PolicyRule` (serialized as upstream: `verbs` always, the rest when not empty).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyRule {
-    #[serde(default, deserialize_with = "nullable")]
-    pub verbs: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub api_groups: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub resources: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub resource_names: Vec<String>,
-    #[serde(
-        rename = "nonResourceURLs",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub non_resource_urls: Vec<String>,
 }
 
 /// A Role or ClusterRole as stored.

@@ -130,18 +130,16 @@ fn decide(policy: &Policy, user: &str, groups: &[&str], request: &str) -> Decisi
         ("", target)
     };
     policy.authorize(&Attributes {
-        user: UserRef {
-            name: user,
-            groups: &groups,
-        },
-        verb: words[0],
+        user: User::new(user, groups),
+        verb: words[0].into(),
         resource_request,
-        namespace: after("in"),
-        api_group,
-        resource,
-        subresource,
-        name: after("named"),
-        path,
+        namespace: after("in").into(),
+        api_group: api_group.into(),
+        api_version: String::new(),
+        resource: resource.into(),
+        subresource: subresource.into(),
+        name: after("named").into(),
+        path: path.into(),
     })
 }
 
@@ -234,13 +232,7 @@ fn requests_are_decided_by_the_bindings_that_apply_with_upstreams_reasons() {
 /// The resource rules of a user in group `monitors`, as `verbs resources`.
 fn monitors_rules(policy: &Policy) -> Vec<String> {
     let groups = ["monitors".to_owned()];
-    let review = policy.rules_for(
-        &UserRef {
-            name: "u",
-            groups: &groups,
-        },
-        "",
-    );
+    let review = policy.rules_for(&User::new("u", groups.to_vec()), "");
     let rules = review.resource_rules.iter();
     rules
         .map(|r| format!("{} {}", r.verbs.join(","), r.resources.join(",")))
@@ -309,13 +301,7 @@ fn aggregated_rules_follow_labels_roles_and_nesting() {
         "a missing role grants nothing"
     );
     let groups = ["monitors".to_owned()];
-    let review = p.rules_for(
-        &UserRef {
-            name: "u",
-            groups: &groups,
-        },
-        "",
-    );
+    let review = p.rules_for(&User::new("u", groups.to_vec()), "");
     let error = r#"clusterrole.rbac.authorization.k8s.io "admin" not found"#;
     assert_eq!(
         (review.incomplete, review.evaluation_error.as_str()),
@@ -378,13 +364,7 @@ fn rules_review_lists_cluster_and_namespace_grants_as_upstream_json() {
     );
     bind(&mut p, Some("ns1"), "bob-missing", "Role/gone", "User:bob");
     let groups = ["system:authenticated".to_owned()];
-    let review = p.rules_for(
-        &UserRef {
-            name: "bob",
-            groups: &groups,
-        },
-        "ns1",
-    );
+    let review = p.rules_for(&User::new("bob", groups.to_vec()), "ns1");
     assert_eq!(
         serde_json::to_value(&review).unwrap(),
         json!({
@@ -399,13 +379,7 @@ fn rules_review_lists_cluster_and_namespace_grants_as_upstream_json() {
             "evaluationError": "role.rbac.authorization.k8s.io \"gone\" not found",
         })
     );
-    let cluster_wide = p.rules_for(
-        &UserRef {
-            name: "bob",
-            groups: &[],
-        },
-        "",
-    );
+    let cluster_wide = p.rules_for(&User::new("bob", [].to_vec()), "");
     assert_eq!(
         serde_json::to_value(&cluster_wide).unwrap(),
         json!({"resourceRules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}],
