@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
-use registry::rbac::bootstrap::CONTROLLER_MANAGER;
+use registry::authorizer::CONTROLLER_MANAGER;
 use tower::ServiceExt;
 
 use crate::authentication::User;

@@ -11,7 +11,7 @@ use crate::authorizer::PolicyRule;
 use crate::errors::Result;
 use crate::field::FieldError;
 use crate::generic::GenericStore;
-use crate::resource::ResourceDefinition;
+use crate::resource::{GroupResource, ResourceDefinition};
 
 /// What an admission check gets: the store to read from and the write being checked.
 #[derive(Debug)]
@@ -43,9 +43,9 @@ pub trait Writer: Send + Sync + std::fmt::Debug {
     fn groups(&self) -> &[String];
     /// `system:masters`: authority over everything.
     fn is_superuser(&self) -> bool;
-    /// Whether the writer may `verb` the object `name` of the RBAC resource `plural` in
-    /// `namespace` ("" cluster-wide): `escalate` a role, `bind` one.
-    async fn may(&self, verb: &str, plural: &str, name: &str, namespace: &str) -> bool;
+    /// Whether the writer may `verb` the object `name` of `resource` in `namespace` (""
+    /// cluster-wide), e.g. `escalate` a role or `bind` one.
+    async fn may(&self, verb: &str, resource: &GroupResource, name: &str, namespace: &str) -> bool;
     /// The rules the writer holds in `namespace`, and the errors met resolving them.
     fn rules_held(&self, namespace: &str) -> (Vec<PolicyRule>, Vec<String>);
     /// The rules a role reference grants in `namespace`; `None` where no authorizer keeps

@@ -16,6 +16,11 @@ pub const ANONYMOUS: &str = "system:anonymous";
 pub const UNAUTHENTICATED: &str = "system:unauthenticated";
 /// The group that is always allowed everything.
 pub const MASTERS: &str = "system:masters";
+/// The user the server's in-process controllers act as (kube-controller-manager's
+/// `system:kube-controller-manager`), bound by the bootstrap policy to the ClusterRole of the
+/// same name. Only the server's in-process client authenticates as it: an outside request
+/// naming it — by certificate, token, front-proxy header or impersonation — is refused.
+pub const CONTROLLER_MANAGER: &str = "system:fleet-controller-manager";
 
 /// An authenticated user (k8s.io/apiserver `user.Info`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

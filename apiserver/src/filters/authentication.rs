@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use http::{HeaderMap, Response};
-use registry::rbac::bootstrap::CONTROLLER_MANAGER;
+use registry::authorizer::CONTROLLER_MANAGER;
 use registry::ApiError;
 
 use super::audit::RequestAudit;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use http::{HeaderMap, Response};
-use registry::rbac::bootstrap::CONTROLLER_MANAGER;
+use registry::authorizer::CONTROLLER_MANAGER;
 
 use super::audit::AuditRecord;
 use super::{logging, pass, refuse, request_user, Filter, HttpRequest, Next, Refusal, RequestUser};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use registry::admission::Writer;
-use registry::rbac::authorizer::PolicyRule;
+use registry::authorizer::PolicyRule;
+use registry::GroupResource;
 
 use crate::authentication::{User, MASTERS};
 use crate::authorization::{Attributes, Authorizer};
@@ -41,15 +42,14 @@ impl Writer for RequestWriter {
         self.user.in_group(MASTERS)
     }
 
-    async fn may(&self, verb: &str, plural: &str, name: &str, namespace: &str) -> bool {
+    async fn may(&self, verb: &str, resource: &GroupResource, name: &str, namespace: &str) -> bool {
         let attributes = Attributes {
             user: self.user.clone(),
             verb: verb.into(),
             resource_request: true,
             namespace: namespace.into(),
-            api_group: registry::rbac::GROUP.into(),
-            api_version: registry::rbac::VERSION.into(),
-            resource: plural.into(),
+            api_group: resource.group.clone(),
+            resource: resource.resource.clone(),
             name: name.into(),
             ..Attributes::default()
         };

@@ -30,11 +30,7 @@ const VIEWS: &[&str] = &["fleetclusters", "fleetservices", "fleetcosts"];
 /// caller's namespaces.)
 const PUBLIC: &[&str] = &["pricelists"];
 
-/// The user the server's in-process controllers act as (kube-controller-manager's
-/// `system:kube-controller-manager`), bound to the ClusterRole of the same name. Only the
-/// server's in-process client authenticates as it: an outside request naming it — by
-/// certificate, token, front-proxy header or impersonation — is refused.
-pub const CONTROLLER_MANAGER: &str = "system:fleet-controller-manager";
+pub use crate::authorizer::CONTROLLER_MANAGER;
 
 const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];

@@ -265,7 +265,7 @@ impl WriteGuard for EscalationCheck {
         }
         match def.plural.as_str() {
             "roles" | "clusterroles" => {
-                if writer.may("escalate", &def.plural, name, namespace).await {
+                if writer.may("escalate", &resource, name, namespace).await {
                     return Ok(());
                 }
                 let aggregates = [Some(new), old]
@@ -289,7 +289,8 @@ impl WriteGuard for EscalationCheck {
                 } else {
                     "clusterroles"
                 };
-                if writer.may("bind", plural, role, namespace).await {
+                let role_resource = GroupResource::new(super::GROUP, plural);
+                if writer.may("bind", &role_resource, role, namespace).await {
                     return Ok(());
                 }
                 let rules = match writer.role_reference_rules(kind, role, namespace) {

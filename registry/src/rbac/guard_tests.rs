@@ -33,7 +33,13 @@ impl Writer for Holder {
         false
     }
 
-    async fn may(&self, _verb: &str, _plural: &str, _name: &str, _namespace: &str) -> bool {
+    async fn may(
+        &self,
+        _verb: &str,
+        _resource: &crate::resource::GroupResource,
+        _name: &str,
+        _namespace: &str,
+    ) -> bool {
         false
     }
 
