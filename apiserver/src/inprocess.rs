@@ -16,7 +16,7 @@ use tower::ServiceExt;
 
 use crate::authentication::User;
 use crate::filters::authentication::InProcess;
-use crate::filters::BoxError;
+use crate::request::body::BoxError;
 use crate::server::Connection;
 use crate::tls::PeerIdentity;
 use crate::ApiServer;

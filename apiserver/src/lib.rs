@@ -64,9 +64,10 @@ use crate::filters::audit_id::{MakeAuditId, AUDIT_ID};
 use crate::filters::authentication::Authenticate;
 use crate::filters::authorization::Authorize;
 use crate::filters::impersonation::Impersonate;
-use crate::filters::{BodyError, BoxError, FilterLayer, HttpRequest, RequestBody, RequestUser};
+use crate::filters::{FilterLayer, HttpRequest, RequestUser};
 use crate::health::Health;
 use crate::openapi::OpenApi;
+use crate::request::body::{BodyError, BoxError, RequestBody};
 use crate::request::{RequestInfo, Target};
 use crate::response::Body;
 use crate::server::Connection;
@@ -283,7 +284,7 @@ fn has_body(method: &Method) -> bool {
 /// Reads a request body ahead (for the audit log) and gives it back as a body, with the
 /// handlers' size limit.
 async fn read_ahead(body: RequestBody) -> Result<(Bytes, RequestBody), ApiError> {
-    let bytes = handlers::read_body(body).await?;
+    let bytes = request::body::read_bytes(body).await?;
     let again = http_body_util::Full::new(bytes.clone())
         .map_err(|never| match never {})
         .boxed();

@@ -34,39 +34,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::combinators::BoxBody;
 use registry::ApiError;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 
 use crate::authentication::User;
+use crate::request::body::RequestBody;
 use crate::request::RequestInfo;
 use crate::response::{self, Body};
 
-/// An error of any kind.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// The body of a request inside the chain.
-pub type RequestBody = BoxBody<Bytes, BodyError>;
-
-/// Reading a request body failed (the connection broke, a client's body stream failed). A
-/// named type rather than a `BoxError`, so that the chain's futures are `Send` for every
-/// lifetime the compiler asks about.
-#[derive(Debug)]
-pub struct BodyError(pub BoxError);
-
-impl std::fmt::Display for BodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for BodyError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.0.as_ref())
-    }
-}
 /// A request inside the chain.
 pub type HttpRequest = Request<RequestBody>;
 /// The rest of the chain, as a filter calls it.
@@ -174,7 +151,7 @@ impl From<ApiError> for Refusal {
 /// be read closes the connection.
 pub async fn refuse(req: HttpRequest, refusal: Refusal) -> Response<Body> {
     let uri = request_info(&req).uri.clone();
-    let drained = crate::handlers::discard_body(req.into_body()).await;
+    let drained = crate::request::body::discard(req.into_body()).await;
     let mut response = refusal.respond(&uri);
     if !drained {
         response.headers_mut().insert(

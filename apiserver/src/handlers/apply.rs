@@ -9,7 +9,7 @@ use registry::fieldmanager::{self, lastapplied, ApplyError};
 use registry::{meta, ApiError, Subresource};
 use serde_json::Value;
 
-use super::{body, renderer, Call};
+use super::{renderer, Call};
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
 
@@ -25,7 +25,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
-    let bytes = body::read_bytes(call.body).await?;
+    let bytes = crate::request::body::read_bytes(call.body).await?;
     let config = decode_config(&bytes)?;
     let locked = meta::resource_version(&config).is_some();
     // rest.EnsureObjectNamespaceMatchesRequestNamespace

@@ -1,95 +1,20 @@
-//! Reading request bodies: the size limit, the media type, JSON, and the object's apiVersion
-//! and kind against the resource of the URL.
+//! Decoding request bodies: the media type, JSON, and the object's apiVersion and kind against
+//! the resource of the URL (reading them whole, with the size limit, is `crate::request::body`).
 
-use bytes::Bytes;
-use bytes::BytesMut;
 use http::HeaderMap;
-use http_body_util::BodyExt;
 use registry::field::FieldError;
 use registry::{ApiError, FieldValidation, ResourceDefinition, WriteOptions};
 use serde_json::Value;
 
 use crate::negotiation;
-
-/// The largest request body read: 3 MiB, as kube-apiserver's `MaxRequestBodyBytes`.
-pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
-
-/// How much of an oversized body is read and thrown away, so that the connection stays
-/// usable for the 413 and later requests; beyond it the connection is closed.
-const MAX_DRAIN_BYTES: usize = 64 * 1024 * 1024;
-/// How long draining an oversized body may take.
-const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] with 413.
-pub async fn read_bytes(mut body: crate::filters::RequestBody) -> Result<Bytes, ApiError> {
-    let mut buffer = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            buffer.extend_from_slice(&data);
-            if buffer.len() > MAX_BODY_BYTES {
-                let drained = drain(&mut body, buffer.len()).await;
-                let mut error = ApiError::request_too_large(MAX_BODY_BYTES);
-                error.close_connection = !drained;
-                return Err(error);
-            }
-        }
-    }
-    Ok(buffer.freeze())
-}
-
-/// Reads and discards a body the server answers without reading (a refused request), so that
-/// an HTTP/1.1 connection stays usable; false when it was too long or too slow (the
-/// connection is then closed).
-pub async fn discard(mut body: crate::filters::RequestBody) -> bool {
-    // As Go's HTTP server: up to 256 KiB is read to keep the connection; beyond, it closes.
-    const LIMIT: usize = 256 * 1024;
-    let discarded = async {
-        let mut read = 0;
-        while let Some(frame) = body.frame().await {
-            match frame.map(|f| f.into_data()) {
-                Ok(Ok(data)) => read += data.len(),
-                Ok(Err(_trailers)) => {}
-                Err(_) => return false,
-            }
-            if read > LIMIT {
-                return false;
-            }
-        }
-        true
-    };
-    tokio::time::timeout(DRAIN_TIMEOUT, discarded)
-        .await
-        .unwrap_or(false)
-}
-
-/// Reads and discards the rest of a body; false when it was too long or too slow.
-async fn drain(body: &mut crate::filters::RequestBody, mut read: usize) -> bool {
-    let drained = async {
-        while let Some(frame) = body.frame().await {
-            match frame.map(|f| f.into_data()) {
-                Ok(Ok(data)) => read += data.len(),
-                Ok(Err(_trailers)) => {}
-                Err(_) => return false,
-            }
-            if read > MAX_DRAIN_BYTES {
-                return false;
-            }
-        }
-        true
-    };
-    tokio::time::timeout(DRAIN_TIMEOUT, drained)
-        .await
-        .unwrap_or(false)
-}
+use crate::request::body::{read_bytes, RequestBody};
 
 /// Reads a JSON object of the resource `def` for create or update, with the messages of
 /// k8s.io/apiserver `handlers/rest.go` `transformDecodeError` for custom resources. Unless
 /// `options` ignore field validation, the body's duplicate fields go into
 /// `options.decoding_errors` (strict decoding reports them with the unknown fields).
 pub async fn read_object(
-    body: crate::filters::RequestBody,
+    body: RequestBody,
     headers: &HeaderMap,
     def: &ResourceDefinition,
     options: &mut WriteOptions,
@@ -185,7 +110,7 @@ fn summarize(bytes: &[u8]) -> String {
 
 /// Reads an optional JSON body (such as `DeleteOptions`): `None` when empty.
 pub async fn read_optional_json(
-    body: crate::filters::RequestBody,
+    body: RequestBody,
     headers: &HeaderMap,
 ) -> Result<Option<Value>, ApiError> {
     let bytes = read_bytes(body).await?;

@@ -16,7 +16,6 @@ mod watch;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::{HeaderMap, Response};
 use registry::Verbs;
 use registry::{ApiError, Resource, ResourceDefinition, Subresource};
@@ -29,17 +28,6 @@ use crate::request::ResourceRequest;
 use crate::response::Body;
 use crate::ApiServer;
 
-/// Reads and discards the body of a request answered without it; false when the connection
-/// must close.
-pub(crate) async fn discard_body(body: crate::filters::RequestBody) -> bool {
-    body::discard(body).await
-}
-
-/// Reads a whole request body with the handlers' limit (413 beyond it).
-pub(crate) async fn read_body(body: crate::filters::RequestBody) -> Result<Bytes, ApiError> {
-    body::read_bytes(body).await
-}
-
 /// Everything a handler gets.
 pub(crate) struct Call<'a> {
     pub server: &'a ApiServer,
@@ -48,7 +36,7 @@ pub(crate) struct Call<'a> {
     pub subresource: Subresource,
     pub headers: HeaderMap,
     pub query: Vec<(String, String)>,
-    pub body: crate::filters::RequestBody,
+    pub body: crate::request::body::RequestBody,
     /// The user the request acts as (after impersonation).
     pub user: User,
 }
@@ -140,7 +128,7 @@ pub(crate) async fn serve(
     server: &ApiServer,
     request: ResourceRequest,
     parts: http::request::Parts,
-    body: crate::filters::RequestBody,
+    body: crate::request::body::RequestBody,
     query: Vec<(String, String)>,
     user: User,
 ) -> Result<Response<Body>, ApiError> {

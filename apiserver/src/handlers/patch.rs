@@ -55,7 +55,7 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let (name, namespace) = (call.name().to_owned(), call.namespace().map(str::to_owned));
     let resource = call.resource.clone();
     let render = renderer(&resource.def, &call.headers, &call.query, Shape::Object)?;
-    let bytes = body::read_bytes(call.body).await?;
+    let bytes = crate::request::body::read_bytes(call.body).await?;
     let parsed = registry::duplicates::parse(&bytes)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
     let patch = parsed.value;
@@ -157,7 +157,7 @@ fn apply(
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 /// How many bytes the `copy` operations of one patch may duplicate (upstream's
 /// `JSONPatchMaxCopyBytes`, the request size limit).
-const MAX_COPY_BYTES: usize = super::body::MAX_BODY_BYTES;
+const MAX_COPY_BYTES: usize = crate::request::body::MAX_BODY_BYTES;
 /// The deepest nesting a patched object may reach: what can still be decoded again (JSON
 /// decoding stops at 128 levels).
 const MAX_DEPTH: usize = 100;

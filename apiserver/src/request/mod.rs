@@ -2,6 +2,8 @@
 //! `pkg/endpoints/request/requestinfo.go` reads it: the [`RequestInfo`] every filter and
 //! handler takes from the request's extensions.
 
+pub mod body;
+
 use std::time::SystemTime;
 
 use http::Method;
