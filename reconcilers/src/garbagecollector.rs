@@ -9,22 +9,25 @@
 //! - a dependent whose owners are all gone is deleted (background cascading); references to
 //!   owners that are gone are removed while another owner remains.
 //!
-//! It discovers every resource that can be listed, watched, updated and deleted, follows each
-//! with a watcher into a reflector store, and makes a pass over the stores after changes
-//! (debounced) and every minute. Deletes carry the dependent's UID as a precondition;
-//! updates its resourceVersion, so a pass never acts on an object that changed under it.
+//! It discovers every resource that can be listed, watched, patched and deleted, follows each
+//! with a metadata-only watcher (PartialObjectMetadata, as upstream's metadata informers: the
+//! collector keeps no spec or status) into a reflector store, and makes a pass over the stores
+//! after changes (debounced) and every minute. Deletes carry the dependent's UID as a
+//! precondition; metadata changes are merge patches locked on the resourceVersion the pass
+//! read, so a pass never acts on an object that changed under it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{DeleteParams, PostParams, Preconditions, PropagationPolicy};
-use kube::core::{ApiResource, DynamicObject};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
+use kube::core::{ApiResource, DynamicObject, PartialObjectMeta};
 use kube::discovery::{verbs, Discovery, Scope};
 use kube::runtime::reflector::{self, store::Writer, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Api;
+use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::runtime::{Metrics, Runtime};
@@ -69,7 +72,7 @@ pub fn install(runtime: &mut Runtime) {
 struct Followed {
     resource: ApiResource,
     namespaced: bool,
-    objects: Store<DynamicObject>,
+    objects: Store<PartialObjectMeta<DynamicObject>>,
 }
 
 /// Follows every collectable resource and collects after changes, until the set of resources
@@ -83,7 +86,8 @@ async fn run(client: kube::Client, metrics: Arc<Metrics>) {
     let mut followers = Vec::new();
     let mut followed = Vec::new();
     for (resource, namespaced) in resources.iter().cloned() {
-        let api = Api::<DynamicObject>::all_with(client.clone(), &resource);
+        // Metadata-only requests (PartialObjectMetadata), as `Api<PartialObjectMeta<_>>` asks.
+        let api = Api::<PartialObjectMeta<DynamicObject>>::all_with(client.clone(), &resource);
         let writer = Writer::new(resource.clone());
         let objects = writer.as_reader();
         let notify = changed.clone();
@@ -131,13 +135,13 @@ fn warn(error: &Error) {
     tracing::warn!(error, "garbage collection");
 }
 
-/// Every resource (one version per group) that can be listed, watched, updated and deleted.
+/// Every resource (one version per group) that can be listed, watched, patched and deleted.
 async fn discover(client: &kube::Client) -> Result<Vec<(ApiResource, bool)>> {
     let discovery = Discovery::new(client.clone())
         .run()
         .await
         .map_err(Error::Discovery)?;
-    let wanted = [verbs::LIST, verbs::WATCH, verbs::UPDATE, verbs::DELETE];
+    let wanted = [verbs::LIST, verbs::WATCH, verbs::PATCH, verbs::DELETE];
     let mut resources: Vec<(ApiResource, bool)> = discovery
         .groups()
         .flat_map(|group| group.recommended_resources())
@@ -165,7 +169,7 @@ struct Collector {
 /// One object with the resource it belongs to.
 struct Item<'a> {
     followed: &'a Followed,
-    object: Arc<DynamicObject>,
+    object: Arc<PartialObjectMeta<DynamicObject>>,
 }
 
 impl Item<'_> {
@@ -291,11 +295,10 @@ impl Collector {
     }
 
     async fn remove_finalizer(&self, item: &Item<'_>, finalizer: &str) -> Result<()> {
-        let mut object = (*item.object).clone();
-        if let Some(finalizers) = &mut object.metadata.finalizers {
-            finalizers.retain(|f| f != finalizer);
-        }
-        self.update(item, object).await
+        let finalizers = item.object.metadata.finalizers.iter().flatten();
+        let kept: Vec<&String> = finalizers.into_iter().filter(|f| *f != finalizer).collect();
+        self.patch_metadata(item, json!({ "finalizers": kept }))
+            .await
     }
 
     async fn drop_owner_references(
@@ -303,20 +306,26 @@ impl Collector {
         item: &Item<'_>,
         drop: impl Fn(&str) -> bool,
     ) -> Result<()> {
-        let mut object = (*item.object).clone();
-        let references = object.metadata.owner_references.take().unwrap_or_default();
+        let references = item.object.metadata.owner_references.iter().flatten();
         let kept: Vec<_> = references.into_iter().filter(|r| !drop(&r.uid)).collect();
-        object.metadata.owner_references = (!kept.is_empty()).then_some(kept);
-        self.update(item, object).await
+        let kept = if kept.is_empty() {
+            Value::Null
+        } else {
+            json!(kept)
+        };
+        self.patch_metadata(item, json!({ "ownerReferences": kept }))
+            .await
     }
 
-    /// Replaces the object, on the resourceVersion the pass read.
-    async fn update(&self, item: &Item<'_>, object: DynamicObject) -> Result<()> {
+    /// Merge-patches `metadata`, locked on the resourceVersion the pass read.
+    async fn patch_metadata(&self, item: &Item<'_>, mut metadata: Value) -> Result<()> {
+        metadata["resourceVersion"] = json!(item.object.metadata.resource_version);
+        let patch = Patch::Merge(json!({ "metadata": metadata }));
         let api = item.api(&self.client);
         let written = api
-            .replace(item.name(), &PostParams::default(), &object)
+            .patch(item.name(), &PatchParams::default(), &patch)
             .await;
-        settled(item, "updating", written.map(|_| ()))
+        settled(item, "patching", written.map(|_| ()))
     }
 }
 
