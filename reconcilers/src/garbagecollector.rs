@@ -91,14 +91,17 @@ async fn run(client: kube::Client, metrics: Arc<Metrics>) {
         let writer = Writer::new(resource.clone());
         let objects = writer.as_reader();
         let notify = changed.clone();
-        let events = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+        // Managed fields are dropped before the store, as kube-controller-manager's informers
+        // drop them: the collector reads owners, finalizers and UIDs only.
+        let metadata = watcher(api, watcher::Config::default())
             .default_backoff()
-            .for_each(move |event| {
-                if event.is_ok() {
-                    notify.notify_one();
-                }
-                std::future::ready(())
-            });
+            .modify(|object| object.metadata.managed_fields = None);
+        let events = reflector::reflector(writer, metadata).for_each(move |event| {
+            if event.is_ok() {
+                notify.notify_one();
+            }
+            std::future::ready(())
+        });
         followers.push(AbortOnDrop(tokio::spawn(events)));
         followed.push(Followed {
             resource,

@@ -130,6 +130,7 @@ async fn embedded_watcher_that_falls_behind_compaction_gets_compacted_then_ends(
     let options = EmbeddedOptions {
         progress_interval: Duration::from_secs(60),
         event_buffer: 16,
+        ..EmbeddedOptions::default()
     };
     let store = EmbeddedStore::open(dir.path(), options).unwrap();
     let start = store.current_revision().await.unwrap();

@@ -52,13 +52,21 @@ pub struct EmbeddedOptions {
     /// How many committed events are kept in memory for live watchers; a watcher further
     /// behind catches up from the on-disk event log (or gets `Compacted`).
     pub event_buffer: usize,
+    /// The most memory redb may use to cache pages of the file (its own default is 1 GiB,
+    /// which a growing store fills: every page written stays cached).
+    pub cache_bytes: usize,
 }
+
+/// The page cache of the embedded store unless configured: enough for the tables' inner pages
+/// and recent writes of a large store, small beside the data it serves.
+pub const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for EmbeddedOptions {
     fn default() -> Self {
         EmbeddedOptions {
             progress_interval: Duration::from_secs(5),
             event_buffer: 4096,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -115,7 +123,9 @@ impl EmbeddedStore {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::other(format!("creating data directory {}", dir.display()), e))?;
         let path = dir.join("store.redb");
-        let db = Database::create(&path)
+        let db = Database::builder()
+            .set_cache_size(options.cache_bytes)
+            .create(&path)
             .map_err(|e| Error::other(format!("opening {}", path.display()), e))?;
         let revision = init(&db)?;
         let (events, _) = broadcast::channel(options.event_buffer.max(16));

@@ -35,6 +35,7 @@ pub fn embedded_options() -> EmbeddedOptions {
     EmbeddedOptions {
         progress_interval: Duration::from_millis(300),
         event_buffer: 16,
+        ..EmbeddedOptions::default()
     }
 }
 
