@@ -3,10 +3,11 @@
 //! `PartialObjectMetadata(List)`, as k8s.io/apiserver `handlers/response.go` transforms them.
 
 use registry::jsonpath::JsonPath;
+use registry::list::ListMeta;
 use registry::resource::{ColumnSource, PrinterColumn};
 use registry::time;
 use registry::watch::{EventType, ObjectEvent};
-use registry::{meta, ApiError, ObjectList, ResourceDefinition};
+use registry::{meta, ApiError, ResourceDefinition};
 use serde_json::{json, Map, Value};
 
 use crate::negotiation::Output;
@@ -62,32 +63,12 @@ impl Renderer<'_> {
         }
     }
 
-    /// A list page.
-    pub fn list(&self, list: ObjectList) -> Value {
-        let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
-        if let Some(token) = &list.continue_token {
-            metadata["continue"] = json!(token);
-        }
-        if let Some(remaining) = list.remaining_item_count {
-            metadata["remainingItemCount"] = json!(remaining);
-        }
-        match self.output {
-            Output::Object => json!({
-                "kind": self.def.list_kind(),
-                "apiVersion": self.def.api_version(),
-                "metadata": metadata,
-                "items": list.items,
-            }),
-            Output::Metadata { version } | Output::MetadataList { version } => json!({
-                "kind": "PartialObjectMetadataList",
-                "apiVersion": format!("meta.k8s.io/{version}"),
-                "metadata": metadata,
-                "items": list.items.iter().map(|o| partial(o, version)).collect::<Vec<_>>(),
-            }),
-            Output::Table { version } => {
-                let rows = list.items.iter().map(|o| self.row(o, version)).collect();
-                self.table(version, metadata, rows, true)
-            }
+    /// An encoder of a list page, fed its objects one at a time.
+    pub fn list(&self) -> ListEncoder<'_> {
+        ListEncoder {
+            render: self,
+            items: Vec::new(),
+            rows: Vec::new(),
         }
     }
 
@@ -217,6 +198,83 @@ fn cell(column: &PrinterColumn, obj: &Value) -> Value {
 }
 
 /// `PartialObjectMetadata`: the object's metadata alone.
+/// A list page being encoded: each object is rendered (as itself, its metadata, or a table
+/// row) and encoded as it comes, so that the page never holds its objects decoded.
+#[derive(Debug)]
+pub struct ListEncoder<'a> {
+    render: &'a Renderer<'a>,
+    /// The JSON of the items so far, comma-separated.
+    items: Vec<u8>,
+    /// The rows of a table (small: cells and, at most, object metadata).
+    rows: Vec<Value>,
+}
+
+impl ListEncoder<'_> {
+    /// Adds the next object.
+    pub fn push(&mut self, obj: Value) -> Result<(), ApiError> {
+        let item = match self.render.output {
+            Output::Table { version } => {
+                self.rows.push(self.render.row(&obj, version));
+                return Ok(());
+            }
+            Output::Object => obj,
+            Output::Metadata { version } | Output::MetadataList { version } => {
+                partial(&obj, version)
+            }
+        };
+        if !self.items.is_empty() {
+            self.items.push(b',');
+        }
+        serde_json::to_writer(&mut self.items, &item)
+            .map_err(|e| ApiError::internal(format!("encoding a list item: {e}")))
+    }
+
+    /// The page's JSON, in kube-apiserver's field order: kind, apiVersion, metadata, items.
+    pub fn finish(self, list: ListMeta) -> Result<Vec<u8>, ApiError> {
+        let render = self.render;
+        let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
+        if let Some(token) = &list.continue_token {
+            metadata["continue"] = json!(token);
+        }
+        if let Some(remaining) = list.remaining_item_count {
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        let (kind, api_version) = match render.output {
+            Output::Table { version } => {
+                let table = render.table(version, metadata, self.rows, true);
+                return serde_json::to_vec(&table)
+                    .map_err(|e| ApiError::internal(format!("encoding a table: {e}")));
+            }
+            Output::Object => (render.def.list_kind(), render.def.api_version()),
+            Output::Metadata { version } | Output::MetadataList { version } => (
+                "PartialObjectMetadataList".to_owned(),
+                format!("meta.k8s.io/{version}"),
+            ),
+        };
+        let (kind, api_version, metadata) =
+            (encode(&kind)?, encode(&api_version)?, encode(&metadata)?);
+        let mut out = Vec::with_capacity(self.items.len() + metadata.len() + 64);
+        for piece in [
+            &b"{\"kind\":"[..],
+            &kind,
+            b",\"apiVersion\":",
+            &api_version,
+            b",\"metadata\":",
+            &metadata,
+            b",\"items\":[",
+            &self.items,
+            b"]}",
+        ] {
+            out.extend_from_slice(piece);
+        }
+        Ok(out)
+    }
+}
+
+fn encode(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::internal(format!("encoding a list: {e}")))
+}
+
 fn partial(obj: &Value, version: &str) -> Value {
     json!({
         "kind": "PartialObjectMetadata",

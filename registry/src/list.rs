@@ -92,9 +92,43 @@ fn decode_token(token: &str) -> Result<ContinueToken> {
 /// The message of a 410 for a continue token whose revision was compacted.
 const EXPIRED_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
+/// What comes with a list's items: the revision it was read at and where it goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListMeta {
+    pub resource_version: Revision,
+    /// Set when more objects remain.
+    pub continue_token: Option<String>,
+    /// How many objects remain, when known (no selector).
+    pub remaining_item_count: Option<u64>,
+}
+
 impl GenericStore {
     /// Lists objects of `res` as `request` asks.
     pub async fn list(&self, res: &Resource, request: &ListRequest) -> Result<ObjectList> {
+        let mut items = Vec::new();
+        let meta = self
+            .list_each(res, request, |object| {
+                items.push(object);
+                Ok(())
+            })
+            .await?;
+        Ok(ObjectList {
+            items,
+            resource_version: meta.resource_version,
+            continue_token: meta.continue_token,
+            remaining_item_count: meta.remaining_item_count,
+        })
+    }
+
+    /// Lists objects of `res` as `request` asks, handing each to `visit` as soon as it is
+    /// decoded (and selected), in key order: a caller that encodes them one by one never
+    /// holds them all decoded.
+    pub async fn list_each(
+        &self,
+        res: &Resource,
+        request: &ListRequest,
+        mut visit: impl FnMut(Value) -> Result<()> + Send,
+    ) -> Result<ListMeta> {
         let gr = res.def.group_resource();
         let prefix = self.prefix(res, request.namespace.as_deref());
         let (mut revision, mut start_after, inconsistent) = match &request.continue_token {
@@ -113,13 +147,13 @@ impl GenericStore {
             Some(ReadAt::Latest) | None => {}
         }
         let filtered = !request.labels.is_empty() || !request.fields.is_empty();
-        let mut items = Vec::new();
+        let mut listed = 0;
         let mut read_revision = None;
         loop {
             let options = ListOptions {
                 revision: revision.or(read_revision),
                 start_after: start_after.clone(),
-                limit: request.limit.map(|l| l.saturating_sub(items.len()).max(1)),
+                limit: request.limit.map(|l| l.saturating_sub(listed).max(1)),
             };
             let page = match self.storage().list(&prefix, options).await {
                 Ok(page) => page,
@@ -135,26 +169,29 @@ impl GenericStore {
                 Err(e) => return Err(ApiError::from_storage(e, &gr, "")),
             };
             read_revision = Some(page.revision);
-            for kv in &page.items {
-                let obj = self.decode(kv)?;
+            let last = page.items.last().map(|kv| kv.key.clone());
+            let (more, remaining) = (page.more(), page.remaining);
+            for kv in page.items {
+                let obj = self.decode(&kv)?;
+                drop(kv);
                 if !filtered || matches(res, &obj, request) {
-                    items.push(obj);
+                    listed += 1;
+                    visit(obj)?;
                 }
             }
-            let last = page.items.last().map(|kv| kv.key.clone());
-            let full = request.limit.is_some_and(|l| items.len() >= l);
-            if !page.more() || full || last.is_none() {
-                let continue_token = match (page.more(), last) {
+            let full = request.limit.is_some_and(|l| listed >= l);
+            if !more || full || last.is_none() {
+                let revision = read_revision.unwrap_or_default();
+                let continue_token = match (more, last) {
                     (true, Some(last)) => {
-                        let rv = if inconsistent { -1 } else { page.revision };
+                        let rv = if inconsistent { -1 } else { revision };
                         Some(encode_token(rv, &last[prefix.len()..]))
                     }
                     _ => None,
                 };
-                let remaining_item_count = (!filtered && page.more()).then_some(page.remaining);
-                return Ok(ObjectList {
-                    items,
-                    resource_version: page.revision,
+                let remaining_item_count = (!filtered && more).then_some(remaining);
+                return Ok(ListMeta {
+                    resource_version: revision,
                     continue_token,
                     remaining_item_count,
                 });

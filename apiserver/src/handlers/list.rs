@@ -17,8 +17,17 @@ use crate::response::{self, Body};
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let render = renderer(&call.resource.def, &call.headers, &call.query, Shape::List)?;
     let request = list_request(&call)?;
-    let list = call.server.store.list(&call.resource, &request).await?;
-    Ok(response::json(StatusCode::OK, &render.list(list)))
+    let mut page = render.list();
+    let store = &call.server.store;
+    let meta = store
+        .list_each(&call.resource, &request, |obj| page.push(obj))
+        .await?;
+    let body = page.finish(meta)?;
+    Ok(response::with_type(
+        StatusCode::OK,
+        "application/json",
+        body,
+    ))
 }
 
 /// A query parameter's value.
