@@ -20,6 +20,46 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
+/// A whole body in pieces (a list: its head, its items, its end), sent without joining them;
+/// its length is known, as a whole body's.
+pub fn pieces(pieces: Vec<Bytes>) -> Body {
+    Pieces {
+        remaining: pieces.iter().map(|p| p.len() as u64).sum(),
+        pieces: pieces.into(),
+    }
+    .boxed()
+}
+
+/// The body of [`pieces`].
+struct Pieces {
+    pieces: std::collections::VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl hyper::body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let next = self.pieces.pop_front();
+        if let Some(piece) = &next {
+            self.remaining -= piece.len() as u64;
+        }
+        std::task::Poll::Ready(next.map(|piece| Ok(Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.remaining)
+    }
+}
+
 /// A streamed body (a watch). A panic while producing it ends this stream only, logged: the
 /// body fails, so the client sees the stream reset (HTTP/2) or the connection closed
 /// (HTTP/1.1), while the connection's other streams go on.
@@ -104,6 +144,15 @@ pub fn add_warnings(response: &mut Response<Body>, warnings: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn pieces_are_one_body_of_known_length() {
+        let parts = ["{\"items\":[", "1,2", "]}"].map(Bytes::from).to_vec();
+        let body = pieces(parts);
+        assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(15));
+        let whole = body.collect().await.unwrap().to_bytes();
+        assert_eq!(whole, "{\"items\":[1,2]}");
+    }
 
     #[tokio::test]
     async fn a_panicking_stream_ends_with_an_error_after_what_it_sent() {

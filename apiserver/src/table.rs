@@ -2,6 +2,7 @@
 //! as `meta.k8s.io` `Table`s (from each kind's printer columns) or as
 //! `PartialObjectMetadata(List)`, as k8s.io/apiserver `handlers/response.go` transforms them.
 
+use bytes::Bytes;
 use registry::jsonpath::JsonPath;
 use registry::list::ListMeta;
 use registry::resource::{ColumnSource, PrinterColumn};
@@ -229,8 +230,9 @@ impl ListEncoder<'_> {
             .map_err(|e| ApiError::internal(format!("encoding a list item: {e}")))
     }
 
-    /// The page's JSON, in kube-apiserver's field order: kind, apiVersion, metadata, items.
-    pub fn finish(self, list: ListMeta) -> Result<Vec<u8>, ApiError> {
+    /// The page's JSON, in kube-apiserver's field order: kind, apiVersion, metadata, items —
+    /// in pieces, so that the items are not copied again.
+    pub fn finish(self, list: ListMeta) -> Result<Vec<Bytes>, ApiError> {
         let render = self.render;
         let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
         if let Some(token) = &list.continue_token {
@@ -242,8 +244,7 @@ impl ListEncoder<'_> {
         let (kind, api_version) = match render.output {
             Output::Table { version } => {
                 let table = render.table(version, metadata, self.rows, true);
-                return serde_json::to_vec(&table)
-                    .map_err(|e| ApiError::internal(format!("encoding a table: {e}")));
+                return Ok(vec![encode(&table)?.into()]);
             }
             Output::Object => (render.def.list_kind(), render.def.api_version()),
             Output::Metadata { version } | Output::MetadataList { version } => (
@@ -253,7 +254,7 @@ impl ListEncoder<'_> {
         };
         let (kind, api_version, metadata) =
             (encode(&kind)?, encode(&api_version)?, encode(&metadata)?);
-        let mut out = Vec::with_capacity(self.items.len() + metadata.len() + 64);
+        let mut head = Vec::with_capacity(kind.len() + api_version.len() + metadata.len() + 48);
         for piece in [
             &b"{\"kind\":"[..],
             &kind,
@@ -262,12 +263,14 @@ impl ListEncoder<'_> {
             b",\"metadata\":",
             &metadata,
             b",\"items\":[",
-            &self.items,
-            b"]}",
         ] {
-            out.extend_from_slice(piece);
+            head.extend_from_slice(piece);
         }
-        Ok(out)
+        Ok(vec![
+            head.into(),
+            self.items.into(),
+            Bytes::from_static(b"]}"),
+        ])
     }
 }
 

@@ -296,4 +296,80 @@ mod tests {
         let escape = encode_token(42, "../other/x");
         assert_eq!(decode_token(&escape).unwrap_err().code(), 400);
     }
+
+    /// Thousands of objects: a full list, a page and its continuation, a selected page.
+    #[tokio::test]
+    async fn lists_of_thousands_are_whole_paged_and_selected() {
+        use std::sync::Arc;
+
+        use serde_json::json;
+        use storage::{Codec, EmbeddedOptions, EmbeddedStore};
+
+        use crate::generic::WriteOptions;
+        use crate::resource::{ResourceDefinition, Scope};
+        use crate::strategy::SchemalessStrategy;
+
+        let dir = tempfile::tempdir().unwrap();
+        let embedded = EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).unwrap();
+        let store = GenericStore::new(Arc::new(embedded), Codec::plain(), "/registry");
+        let def = ResourceDefinition::new("example.io", "v1", "Widget", "widgets", Scope::Cluster);
+        let res = Resource {
+            def,
+            strategy: Arc::new(SchemalessStrategy),
+        };
+        const PAGE: usize = 1000;
+        let total = PAGE * 2 + 100;
+        for i in 0..total {
+            let parity = if i % 2 == 0 { "even" } else { "odd" };
+            let obj = json!({"apiVersion": "example.io/v1", "kind": "Widget",
+                "metadata": {"name": format!("w-{i:05}"), "labels": {"parity": parity}}});
+            store
+                .create(&res, None, obj, &WriteOptions::default())
+                .await
+                .unwrap();
+        }
+        let names = |list: &ObjectList| -> Vec<String> {
+            list.items
+                .iter()
+                .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+
+        let all = store.list(&res, &ListRequest::default()).await.unwrap();
+        assert_eq!(all.items.len(), total);
+        assert_eq!(
+            (all.continue_token.as_ref(), all.remaining_item_count),
+            (None, None)
+        );
+        let expected: Vec<String> = (0..total).map(|i| format!("w-{i:05}")).collect();
+        assert_eq!(names(&all), expected, "every object once, in key order");
+
+        let limited = ListRequest {
+            limit: Some(PAGE + 500),
+            ..ListRequest::default()
+        };
+        let first = store.list(&res, &limited).await.unwrap();
+        assert_eq!(first.items.len(), PAGE + 500);
+        assert_eq!(first.remaining_item_count, Some(600));
+        assert_eq!(first.resource_version, all.resource_version);
+        let rest = ListRequest {
+            continue_token: first.continue_token.clone(),
+            ..ListRequest::default()
+        };
+        let second = store.list(&res, &rest).await.unwrap();
+        assert_eq!(names(&second), expected[PAGE + 500..]);
+
+        let odd = ListRequest {
+            labels: LabelSelector::parse("parity=odd").unwrap(),
+            limit: Some(PAGE),
+            ..ListRequest::default()
+        };
+        let page = store.list(&res, &odd).await.unwrap();
+        assert_eq!(page.items.len(), PAGE);
+        assert_eq!(page.remaining_item_count, None, "unknown with a selector");
+        assert!(page.continue_token.is_some());
+        assert!(names(&page)
+            .iter()
+            .all(|n| n.ends_with(['1', '3', '5', '7', '9'])));
+    }
 }

@@ -200,6 +200,11 @@ async fn large_whole_bodies_are_gzipped_when_asked() {
         plain.len()
     );
 
+    // A list is sent in pieces of known length: gzipped as well.
+    let list = get(PRICELISTS).header("Accept-Encoding", "gzip");
+    let list = f.send(&f.admin, list, None).await;
+    assert_eq!(list.headers()["content-encoding"], "gzip");
+
     // Small bodies, and streams, are sent as they are.
     let small = get(&format!("{PRICELISTS}/p10")).header("Accept-Encoding", "gzip");
     let small = f.send(&f.admin, small, None).await;

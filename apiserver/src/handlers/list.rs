@@ -22,12 +22,13 @@ pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let meta = store
         .list_each(&call.resource, &request, |obj| page.push(obj))
         .await?;
-    let body = page.finish(meta)?;
-    Ok(response::with_type(
-        StatusCode::OK,
-        "application/json",
-        body,
-    ))
+    let mut response = Response::new(response::pieces(page.finish(meta)?));
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
 }
 
 /// A query parameter's value.
