@@ -60,6 +60,9 @@ const TOKEN_VERSION: &str = "meta.k8s.io/v1";
 
 /// How long a list waits for a resourceVersion newer than the store's.
 const FUTURE_REVISION_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// How many keys one storage read takes: longer lists are read in pages at the first page's
+/// revision, so a list of any size holds one page of stored values at a time.
+const STORAGE_PAGE: usize = 1000;
 
 fn encode_token(rv: Revision, start: &str) -> String {
     let token = ContinueToken {
@@ -150,10 +153,14 @@ impl GenericStore {
         let mut listed = 0;
         let mut read_revision = None;
         loop {
+            let wanted = request.limit.map(|l| l.saturating_sub(listed).max(1));
             let options = ListOptions {
                 revision: revision.or(read_revision),
                 start_after: start_after.clone(),
-                limit: request.limit.map(|l| l.saturating_sub(listed).max(1)),
+                limit: Some(wanted.map_or(STORAGE_PAGE, |w| w.min(STORAGE_PAGE))),
+                // What follows is counted only where the answer reports it: the page that
+                // may end an unfiltered list with a limit (`remainingItemCount`).
+                skip_count: filtered || wanted.is_none_or(|w| w > STORAGE_PAGE),
             };
             let page = match self.storage().list(&prefix, options).await {
                 Ok(page) => page,
@@ -297,7 +304,8 @@ mod tests {
         assert_eq!(decode_token(&escape).unwrap_err().code(), 400);
     }
 
-    /// Thousands of objects: a full list, a page and its continuation, a selected page.
+    /// More objects than one storage page: a full list, a limit across pages and its
+    /// continuation (with the exact count of what remains), a selected page.
     #[tokio::test]
     async fn lists_of_thousands_are_whole_paged_and_selected() {
         use std::sync::Arc;
@@ -317,7 +325,7 @@ mod tests {
             def,
             strategy: Arc::new(SchemalessStrategy),
         };
-        const PAGE: usize = 1000;
+        const PAGE: usize = STORAGE_PAGE;
         let total = PAGE * 2 + 100;
         for i in 0..total {
             let parity = if i % 2 == 0 { "even" } else { "odd" };

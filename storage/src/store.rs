@@ -53,6 +53,11 @@ pub struct ListOptions {
     pub start_after: Option<String>,
     /// Return at most this many items; `None` or `Some(0)` means no limit.
     pub limit: Option<usize>,
+    /// Do not count the keys after the page: `ListResult::remaining` is then 1 when keys
+    /// remain (a store may still count them exactly when that costs nothing, as etcd does).
+    /// For reading a long prefix page by page, where counting after every page would read
+    /// the rest of the prefix each time.
+    pub skip_count: bool,
 }
 
 impl ListOptions {
@@ -73,7 +78,8 @@ pub struct ListResult {
     /// The revision the read was made at: pass it back as `ListOptions::revision` to read the
     /// following pages consistently.
     pub revision: Revision,
-    /// How many keys of the prefix (after `start_after`) this page did not return.
+    /// How many keys of the prefix (after `start_after`) this page did not return (with
+    /// `ListOptions::skip_count`, at least 1 when some remain, not necessarily how many).
     pub remaining: u64,
 }
 

@@ -52,6 +52,7 @@ conformance!(
     list_returns_keys_in_order_with_read_revision,
     list_prefix_does_not_match_sibling_with_longer_name,
     list_pages_with_limit_and_start_after_count_remaining,
+    pages_that_skip_counting_still_say_whether_more_follows,
     paging_stays_pinned_at_first_page_revision_while_writes_continue,
     list_at_past_revision_shows_old_values_and_deleted_keys,
     list_at_future_revision_is_future_revision,
@@ -247,6 +248,7 @@ async fn list_pages_with_limit_and_start_after_count_remaining(f: Fixture) {
             revision: None,
             start_after: start_after.clone(),
             limit: Some(3),
+            skip_count: false,
         };
         let page = f.store.list(ROOT, options).await.unwrap();
         assert!(page.items.len() <= 3);
@@ -260,6 +262,42 @@ async fn list_pages_with_limit_and_start_after_count_remaining(f: Fixture) {
     let expected: Vec<_> = (0..7).map(|i| key(&format!("k{i}"))).collect();
     assert_eq!(seen, expected);
     assert_eq!(remaining_seen, [4, 1, 0]);
+}
+
+/// Pages read without counting what follows still say whether more follows, now and at a
+/// past revision, and reach every key once.
+async fn pages_that_skip_counting_still_say_whether_more_follows(f: Fixture) {
+    for i in 0..7 {
+        f.store
+            .create(&key(&format!("k{i}")), val("v"))
+            .await
+            .unwrap();
+    }
+    let past = f.store.current_revision().await.unwrap();
+    f.store.delete(&key("k5"), None).await.unwrap();
+    for (revision, expected) in [(None, 6), (Some(past), 7)] {
+        let mut seen = Vec::new();
+        let mut start_after = None;
+        loop {
+            let options = ListOptions {
+                revision,
+                start_after: start_after.clone(),
+                limit: Some(3),
+                skip_count: true,
+            };
+            let page = f.store.list(ROOT, options).await.unwrap();
+            seen.extend(page.items.iter().map(|kv| kv.key.clone()));
+            if !page.more() {
+                break;
+            }
+            assert!(page.remaining >= 1, "{revision:?}");
+            start_after = page.items.last().map(|kv| kv.key.clone());
+        }
+        assert_eq!(seen.len(), expected, "{revision:?}: {seen:?}");
+        let mut sorted = seen.clone();
+        sorted.dedup();
+        assert_eq!(sorted, seen, "each key once, in order");
+    }
 }
 
 async fn paging_stays_pinned_at_first_page_revision_while_writes_continue(f: Fixture) {
@@ -296,6 +334,7 @@ async fn paging_stays_pinned_at_first_page_revision_while_writes_continue(f: Fix
                 revision: Some(first.revision),
                 start_after: first.items.last().map(|kv| kv.key.clone()),
                 limit: Some(100),
+                skip_count: false,
             },
         )
         .await

@@ -274,6 +274,7 @@ async fn describe(store: &dyn Store, model: &Model, op: &Op) -> String {
                 revision: Some((model.revision() - *back as Revision).max(1)),
                 start_after: start_after.map(|s| KEYS[s].to_owned()),
                 limit: *limit,
+                skip_count: false,
             };
             match store.list(ROOT, options).await {
                 Ok(list) => {

@@ -248,7 +248,7 @@ impl Shared {
             _ => prefix,
         };
         let limit = options.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
-        let mut page = Page::new(limit);
+        let mut page = Page::new(limit, options.skip_count);
         if start >= end.as_str() {
             // Continuing after the last possible key: nothing remains.
         } else if revision == current {
@@ -259,6 +259,9 @@ impl Shared {
                     continue;
                 }
                 page.offer(|| Ok(Version::decode(value.value())?.into_key_value(key.value())))?;
+                if page.settled() {
+                    break;
+                }
             }
         } else {
             self.list_history(&txn, start, &end, options, revision, &mut page)?;
@@ -293,6 +296,9 @@ impl Shared {
             }
             if candidate.as_ref().is_some_and(|(k, _)| k != key) {
                 offer_version(page, candidate.take())?;
+                if page.settled() {
+                    return Ok(());
+                }
             }
             candidate = Some((key.to_owned(), Version::decode(value.value())?));
         }
@@ -581,15 +587,23 @@ struct Page {
     items: Vec<KeyValue>,
     limit: usize,
     remaining: u64,
+    /// Stop at the first key beyond the page instead of counting them all.
+    skip_count: bool,
 }
 
 impl Page {
-    fn new(limit: usize) -> Self {
+    fn new(limit: usize, skip_count: bool) -> Self {
         Page {
             items: Vec::new(),
             limit,
             remaining: 0,
+            skip_count,
         }
+    }
+
+    /// Whether reading on would change nothing the caller asked for.
+    fn settled(&self) -> bool {
+        self.skip_count && self.remaining > 0
     }
 
     /// Takes the item `make` builds while there is room, else only counts it.
