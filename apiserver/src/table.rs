@@ -69,6 +69,7 @@ impl Renderer<'_> {
         ListEncoder {
             render: self,
             items: Vec::new(),
+            count: 0,
             rows: Vec::new(),
         }
     }
@@ -200,12 +201,16 @@ fn cell(column: &PrinterColumn, obj: &Value) -> Value {
 
 /// `PartialObjectMetadata`: the object's metadata alone.
 /// A list page being encoded: each object is rendered (as itself, its metadata, or a table
-/// row) and encoded as it comes, so that the page never holds its objects decoded.
+/// row) and encoded as it comes, so that the page never holds its objects decoded. A page is
+/// sent whole ([`ListEncoder::finish`]) or, when long, streamed: [`ListEncoder::stream_head`],
+/// the items as they are encoded ([`ListEncoder::take_items`]), [`ListEncoder::stream_tail`].
 #[derive(Debug)]
 pub struct ListEncoder<'a> {
     render: &'a Renderer<'a>,
-    /// The JSON of the items so far, comma-separated.
+    /// The JSON of the items not yet taken, comma-separated.
     items: Vec<u8>,
+    /// How many items were encoded.
+    count: usize,
     /// The rows of a table (small: cells and, at most, object metadata).
     rows: Vec<Value>,
 }
@@ -223,55 +228,93 @@ impl ListEncoder<'_> {
                 partial(&obj, version)
             }
         };
-        if !self.items.is_empty() {
+        if self.count > 0 {
             self.items.push(b',');
         }
+        self.count += 1;
         serde_json::to_writer(&mut self.items, &item)
             .map_err(|e| ApiError::internal(format!("encoding a list item: {e}")))
+    }
+
+    /// Whether the page can be streamed (tables are built whole; their rows are small).
+    pub fn streams(&self) -> bool {
+        !matches!(self.render.output, Output::Table { .. })
+    }
+
+    /// The bytes of items encoded and not yet taken.
+    pub fn buffered(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The items encoded since the last call.
+    pub fn take_items(&mut self) -> Bytes {
+        std::mem::take(&mut self.items).into()
     }
 
     /// The page's JSON, in kube-apiserver's field order: kind, apiVersion, metadata, items —
     /// in pieces, so that the items are not copied again.
     pub fn finish(self, list: ListMeta) -> Result<Vec<Bytes>, ApiError> {
         let render = self.render;
-        let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
-        if let Some(token) = &list.continue_token {
-            metadata["continue"] = json!(token);
+        let metadata = list_metadata(&list);
+        if let Output::Table { version } = render.output {
+            let table = render.table(version, metadata, self.rows, true);
+            return Ok(vec![encode(&table)?.into()]);
         }
-        if let Some(remaining) = list.remaining_item_count {
-            metadata["remainingItemCount"] = json!(remaining);
-        }
-        let (kind, api_version) = match render.output {
-            Output::Table { version } => {
-                let table = render.table(version, metadata, self.rows, true);
-                return Ok(vec![encode(&table)?.into()]);
-            }
-            Output::Object => (render.def.list_kind(), render.def.api_version()),
-            Output::Metadata { version } | Output::MetadataList { version } => (
-                "PartialObjectMetadataList".to_owned(),
-                format!("meta.k8s.io/{version}"),
-            ),
-        };
-        let (kind, api_version, metadata) =
-            (encode(&kind)?, encode(&api_version)?, encode(&metadata)?);
-        let mut head = Vec::with_capacity(kind.len() + api_version.len() + metadata.len() + 48);
-        for piece in [
-            &b"{\"kind\":"[..],
-            &kind,
-            b",\"apiVersion\":",
-            &api_version,
-            b",\"metadata\":",
-            &metadata,
-            b",\"items\":[",
-        ] {
-            head.extend_from_slice(piece);
-        }
+        let mut head = self.opening()?;
+        head.extend_from_slice(b",\"metadata\":");
+        head.extend_from_slice(&encode(&metadata)?);
+        head.extend_from_slice(b",\"items\":[");
         Ok(vec![
             head.into(),
             self.items.into(),
             Bytes::from_static(b"]}"),
         ])
     }
+
+    /// What a streamed page starts with: kind, apiVersion, and the opening of its items (its
+    /// metadata, known only at the end, comes last).
+    pub fn stream_head(&self) -> Result<Bytes, ApiError> {
+        let mut head = self.opening()?;
+        head.extend_from_slice(b",\"items\":[");
+        Ok(head.into())
+    }
+
+    /// What a streamed page ends with: the end of its items and its metadata.
+    pub fn stream_tail(&self, list: &ListMeta) -> Result<Bytes, ApiError> {
+        let mut tail = b"],\"metadata\":".to_vec();
+        tail.extend_from_slice(&encode(&list_metadata(list))?);
+        tail.push(b'}');
+        Ok(tail.into())
+    }
+
+    /// `{"kind":…,"apiVersion":…` of an object or metadata list.
+    fn opening(&self) -> Result<Vec<u8>, ApiError> {
+        let render = self.render;
+        let (kind, api_version) = match render.output {
+            Output::Metadata { version } | Output::MetadataList { version } => (
+                "PartialObjectMetadataList".to_owned(),
+                format!("meta.k8s.io/{version}"),
+            ),
+            _ => (render.def.list_kind(), render.def.api_version()),
+        };
+        let mut out = b"{\"kind\":".to_vec();
+        out.extend_from_slice(&encode(&kind)?);
+        out.extend_from_slice(b",\"apiVersion\":");
+        out.extend_from_slice(&encode(&api_version)?);
+        Ok(out)
+    }
+}
+
+/// A list's `metadata`: its resourceVersion, continue token and remaining count.
+fn list_metadata(list: &ListMeta) -> Value {
+    let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
+    if let Some(token) = &list.continue_token {
+        metadata["continue"] = json!(token);
+    }
+    if let Some(remaining) = list.remaining_item_count {
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    metadata
 }
 
 fn encode(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {

@@ -105,6 +105,121 @@ pub struct ListMeta {
     pub remaining_item_count: Option<u64>,
 }
 
+/// A list being read page by page ([`GenericStore::list_reader`]): every page after the first
+/// at the first page's revision, so the pages are one consistent list.
+pub struct ListReader<'a> {
+    store: &'a GenericStore,
+    res: &'a Resource,
+    request: &'a ListRequest,
+    filtered: bool,
+    prefix: String,
+    /// The revision read at: the request's, the token's, or the first page's.
+    revision: Option<Revision>,
+    start_after: Option<String>,
+    inconsistent: bool,
+    /// Objects handed out so far.
+    listed: usize,
+    started: bool,
+    /// Set once the last page has been read.
+    end: Option<ListMeta>,
+}
+
+impl std::fmt::Debug for ListReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListReader")
+            .field("prefix", &self.prefix)
+            .field("revision", &self.revision)
+            .field("listed", &self.listed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ListReader<'_> {
+    /// The next page of selected objects (possibly empty), or `None` after the last one.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>> {
+        if self.end.is_some() {
+            return Ok(None);
+        }
+        if !self.started {
+            self.started = true;
+            if let Some(ReadAt::NotOlderThan(rv)) = self.request.read_at {
+                self.store.wait_for(rv).await?;
+            }
+        }
+        let (store, request) = (self.store, self.request);
+        let wanted = request.limit.map(|l| l.saturating_sub(self.listed).max(1));
+        let options = ListOptions {
+            revision: self.revision,
+            start_after: self.start_after.clone(),
+            limit: Some(wanted.map_or(STORAGE_PAGE, |w| w.min(STORAGE_PAGE))),
+            // What follows is counted only where the answer reports it: the page that may
+            // end an unfiltered list with a limit (`remainingItemCount`).
+            skip_count: self.filtered || wanted.is_none_or(|w| w > STORAGE_PAGE),
+        };
+        let page = match store.storage().list(&self.prefix, options).await {
+            Ok(page) => page,
+            Err(storage::Error::Compacted { .. }) if request.continue_token.is_some() => {
+                let start = self.start_after.as_deref();
+                return Err(store.expired_continue(&self.prefix, start).await);
+            }
+            // k8s.io/apiserver `storage/etcd3/store.go` interpretListError.
+            Err(storage::Error::Compacted { .. }) => {
+                return Err(ApiError::expired(
+                    "The resourceVersion for the provided list is too old.",
+                ));
+            }
+            Err(e) => {
+                let gr = self.res.def.group_resource();
+                return Err(ApiError::from_storage(e, &gr, ""));
+            }
+        };
+        self.revision = Some(page.revision);
+        let last = page.items.last().map(|kv| kv.key.clone());
+        let (more, remaining) = (page.more(), page.remaining);
+        let mut objects = Vec::with_capacity(page.items.len());
+        for kv in page.items {
+            let obj = store.decode(&kv)?;
+            drop(kv);
+            if !self.filtered || matches(self.res, &obj, request) {
+                objects.push(obj);
+            }
+        }
+        self.listed += objects.len();
+        let full = request.limit.is_some_and(|l| self.listed >= l);
+        if !more || full || last.is_none() {
+            let revision = page.revision;
+            let continue_token = match (more, &last) {
+                (true, Some(last)) => {
+                    let rv = if self.inconsistent { -1 } else { revision };
+                    Some(encode_token(rv, &last[self.prefix.len()..]))
+                }
+                _ => None,
+            };
+            self.end = Some(ListMeta {
+                resource_version: revision,
+                continue_token,
+                remaining_item_count: (!self.filtered && more).then_some(remaining),
+            });
+        }
+        self.start_after = last;
+        Ok(Some(objects))
+    }
+
+    /// Whether the last page has been read.
+    pub fn is_done(&self) -> bool {
+        self.end.is_some()
+    }
+
+    /// What comes with the items, once every page has been read.
+    pub fn finished(self) -> ListMeta {
+        self.end.unwrap_or(ListMeta {
+            resource_version: self.revision.unwrap_or_default(),
+            continue_token: None,
+            remaining_item_count: None,
+        })
+    }
+}
+
 impl GenericStore {
     /// Lists objects of `res` as `request` asks.
     pub async fn list(&self, res: &Resource, request: &ListRequest) -> Result<ObjectList> {
@@ -132,9 +247,25 @@ impl GenericStore {
         request: &ListRequest,
         mut visit: impl FnMut(Value) -> Result<()> + Send,
     ) -> Result<ListMeta> {
-        let gr = res.def.group_resource();
+        let mut reader = self.list_reader(res, request)?;
+        while let Some(page) = reader.next_page().await? {
+            for object in page {
+                visit(object)?;
+            }
+        }
+        Ok(reader.finished())
+    }
+
+    /// A reader of the list `request` asks for, one storage page of selected objects at a
+    /// time (what a caller streaming the list to a client needs). A malformed continue token
+    /// is an error here; everything else comes with the pages.
+    pub fn list_reader<'a>(
+        &'a self,
+        res: &'a Resource,
+        request: &'a ListRequest,
+    ) -> Result<ListReader<'a>> {
         let prefix = self.prefix(res, request.namespace.as_deref());
-        let (mut revision, mut start_after, inconsistent) = match &request.continue_token {
+        let (mut revision, start_after, inconsistent) = match &request.continue_token {
             Some(token) => {
                 let token = decode_token(token)?;
                 let start = format!("{prefix}{}", token.start);
@@ -144,67 +275,22 @@ impl GenericStore {
             }
             None => (None, None, false),
         };
-        match request.read_at {
-            Some(ReadAt::Exact(rv)) => revision = Some(rv),
-            Some(ReadAt::NotOlderThan(rv)) => self.wait_for(rv).await?,
-            Some(ReadAt::Latest) | None => {}
+        if let Some(ReadAt::Exact(rv)) = request.read_at {
+            revision = Some(rv);
         }
-        let filtered = !request.labels.is_empty() || !request.fields.is_empty();
-        let mut listed = 0;
-        let mut read_revision = None;
-        loop {
-            let wanted = request.limit.map(|l| l.saturating_sub(listed).max(1));
-            let options = ListOptions {
-                revision: revision.or(read_revision),
-                start_after: start_after.clone(),
-                limit: Some(wanted.map_or(STORAGE_PAGE, |w| w.min(STORAGE_PAGE))),
-                // What follows is counted only where the answer reports it: the page that
-                // may end an unfiltered list with a limit (`remainingItemCount`).
-                skip_count: filtered || wanted.is_none_or(|w| w > STORAGE_PAGE),
-            };
-            let page = match self.storage().list(&prefix, options).await {
-                Ok(page) => page,
-                Err(storage::Error::Compacted { .. }) if request.continue_token.is_some() => {
-                    return Err(self.expired_continue(&prefix, start_after.as_deref()).await);
-                }
-                // k8s.io/apiserver `storage/etcd3/store.go` interpretListError.
-                Err(storage::Error::Compacted { .. }) => {
-                    return Err(ApiError::expired(
-                        "The resourceVersion for the provided list is too old.",
-                    ));
-                }
-                Err(e) => return Err(ApiError::from_storage(e, &gr, "")),
-            };
-            read_revision = Some(page.revision);
-            let last = page.items.last().map(|kv| kv.key.clone());
-            let (more, remaining) = (page.more(), page.remaining);
-            for kv in page.items {
-                let obj = self.decode(&kv)?;
-                drop(kv);
-                if !filtered || matches(res, &obj, request) {
-                    listed += 1;
-                    visit(obj)?;
-                }
-            }
-            let full = request.limit.is_some_and(|l| listed >= l);
-            if !more || full || last.is_none() {
-                let revision = read_revision.unwrap_or_default();
-                let continue_token = match (more, last) {
-                    (true, Some(last)) => {
-                        let rv = if inconsistent { -1 } else { revision };
-                        Some(encode_token(rv, &last[prefix.len()..]))
-                    }
-                    _ => None,
-                };
-                let remaining_item_count = (!filtered && more).then_some(remaining);
-                return Ok(ListMeta {
-                    resource_version: revision,
-                    continue_token,
-                    remaining_item_count,
-                });
-            }
-            start_after = last;
-        }
+        Ok(ListReader {
+            store: self,
+            res,
+            request,
+            filtered: !request.labels.is_empty() || !request.fields.is_empty(),
+            prefix,
+            revision,
+            start_after,
+            inconsistent,
+            listed: 0,
+            started: false,
+            end: None,
+        })
     }
 
     /// Waits up to 3 s for the store to reach `revision`; 504 when it does not.

@@ -21,17 +21,23 @@ pub fn layer() -> CompressionLayer<LargeWholeBodies> {
         .compress_when(LargeWholeBodies)
 }
 
-/// Compresses bodies of a known length above [`THRESHOLD_BYTES`].
+/// Marks a response whose body is a long list sent in pieces: compressed when asked, whatever
+/// its size hint says (a streamed list is longer than one storage page of objects).
+#[derive(Debug, Clone, Copy)]
+pub struct LongList;
+
+/// Compresses bodies of a known length above [`THRESHOLD_BYTES`], and long lists.
 #[derive(Debug, Clone, Copy)]
 pub struct LargeWholeBodies;
 
 impl Predicate for LargeWholeBodies {
     fn should_compress<B: Body>(&self, response: &Response<B>) -> bool {
-        response
+        let long = response
             .body()
             .size_hint()
             .exact()
-            .is_some_and(|len| len > THRESHOLD_BYTES)
+            .is_some_and(|len| len > THRESHOLD_BYTES);
+        long || response.extensions().get::<LongList>().is_some()
     }
 }
 

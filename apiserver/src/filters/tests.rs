@@ -216,3 +216,65 @@ async fn large_whole_bodies_are_gzipped_when_asked() {
     let events = bytes_of(watch).await;
     assert!(events.len() > 128 * 1024, "both objects as ADDED events");
 }
+
+#[tokio::test]
+async fn lists_longer_than_a_storage_page_are_streamed_whole() {
+    let f = Fixture::new();
+    let total = 1100;
+    for i in 0..total {
+        let object = json!({
+            "apiVersion": "fleet.k0rdent.io/v1alpha1", "kind": "ClusterDeployment",
+            "metadata": {"name": format!("c-{i:04}")}, "spec": {"template": "t", "credential": "c"}
+        });
+        let post = Request::builder().method(Method::POST).uri(CLDS);
+        assert_eq!(
+            f.send(&f.admin, post, Some(object)).await.status().as_u16(),
+            201
+        );
+    }
+    let streamed = f.send(&f.admin, get(CLDS), None).await;
+    assert_eq!(streamed.status().as_u16(), 200);
+    assert_eq!(streamed.headers()["content-type"], "application/json");
+    assert_eq!(
+        hyper::body::Body::size_hint(streamed.body()).exact(),
+        None,
+        "streamed, not built"
+    );
+    let list: Value = serde_json::from_slice(&bytes_of(streamed).await).unwrap();
+    assert_eq!(list["kind"], "ClusterDeploymentList");
+    assert_eq!(list["items"].as_array().unwrap().len(), total);
+    assert_eq!(list["items"][total - 1]["metadata"]["name"], "c-1099");
+    assert!(
+        list["metadata"]["resourceVersion"].is_string(),
+        "{}",
+        list["metadata"]
+    );
+
+    let page = f
+        .send(&f.admin, get(&format!("{CLDS}?limit=1050")), None)
+        .await;
+    let page: Value = serde_json::from_slice(&bytes_of(page).await).unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1050);
+    assert_eq!(page["metadata"]["remainingItemCount"], 50);
+    let token = page["metadata"]["continue"].as_str().unwrap();
+    let rest = f
+        .send(&f.admin, get(&format!("{CLDS}?continue={token}")), None)
+        .await;
+    let rest: Value = serde_json::from_slice(&bytes_of(rest).await).unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 50);
+
+    let metadata = get(CLDS).header(
+        "Accept",
+        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+    );
+    let metadata = f.send(&f.admin, metadata, None).await;
+    let metadata: Value = serde_json::from_slice(&bytes_of(metadata).await).unwrap();
+    assert_eq!(metadata["kind"], "PartialObjectMetadataList");
+    assert_eq!(metadata["items"].as_array().unwrap().len(), total);
+    assert!(metadata["items"][0].get("spec").is_none());
+
+    let gzipped = f
+        .send(&f.admin, get(CLDS).header("Accept-Encoding", "gzip"), None)
+        .await;
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+}

@@ -10,25 +10,141 @@ use registry::ApiError;
 use serde_json::Value;
 use storage::Revision;
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use hyper::body::Frame;
+use registry::{GenericStore, Resource};
+use tokio::sync::{mpsc, oneshot};
+
 use super::{renderer, Call};
+use crate::filters::compression::LongList;
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
+use crate::table::Renderer;
+
+/// Bytes of encoded items sent at once when a list is streamed.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks in flight between the reader of a streamed list and the connection.
+const CHUNKS_IN_FLIGHT: usize = 4;
 
 pub(crate) async fn handle(call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let render = renderer(&call.resource.def, &call.headers, &call.query, Shape::List)?;
+    let (output, include) = (render.output, render.include);
     let request = list_request(&call)?;
-    let mut page = render.list();
-    let store = &call.server.store;
-    let meta = store
-        .list_each(&call.resource, &request, |obj| page.push(obj))
-        .await?;
-    let mut response = Response::new(response::pieces(page.finish(meta)?));
+    let (store, resource) = (call.server.store.clone(), call.resource.clone());
+    // The list is read and encoded by a task of its own: a list of one storage page is sent
+    // whole; a longer one is streamed while its pages are read, so that no list, however
+    // long, is held in memory — decoded or encoded.
+    let (first_tx, first_rx) = oneshot::channel();
+    let (chunks_tx, chunks_rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    tokio::spawn(async move {
+        let render = Renderer {
+            def: &resource.def,
+            output,
+            include,
+        };
+        let read = AssertUnwindSafe(read(
+            &store, &resource, &request, &render, first_tx, &chunks_tx,
+        ));
+        let failure = match read.catch_unwind().await {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) => error.status().message.clone(),
+            Err(panic) => crate::filters::panic::describe(panic.as_ref()).to_owned(),
+        };
+        tracing::warn!(%failure, "a streamed list stopped");
+        let _ = chunks_tx.send(Err(std::io::Error::other(failure))).await;
+    });
+    let (body, streamed) = match first_rx.await {
+        Ok(First::Refused(error)) => return Err(error),
+        Ok(First::Whole(pieces)) => (response::pieces(pieces), false),
+        Ok(First::Streaming) => {
+            let chunks = futures::stream::unfold(chunks_rx, |mut chunks| async move {
+                let chunk = chunks.recv().await?;
+                Some((chunk.map(Frame::data), chunks))
+            });
+            (response::streaming(chunks), true)
+        }
+        Err(_) => return Err(ApiError::internal("the list stopped before its first page")),
+    };
+    let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    if streamed {
+        // A streamed list is long: gzip it when asked, as a whole body over 128 KiB would be.
+        response.extensions_mut().insert(LongList);
+    }
     Ok(response)
+}
+
+/// What the reader of a list says once it has read the first page.
+enum First {
+    /// The list is refused (a storage error, a bad token): the handler answers the error.
+    Refused(ApiError),
+    /// The list was one page: the whole body.
+    Whole(Vec<bytes::Bytes>),
+    /// More pages follow: the body comes in chunks.
+    Streaming,
+}
+
+/// Reads the list page by page, encoding each object as it comes; see [`handle`].
+async fn read(
+    store: &GenericStore,
+    resource: &Resource,
+    request: &ListRequest,
+    render: &Renderer<'_>,
+    first: oneshot::Sender<First>,
+    chunks: &mpsc::Sender<std::io::Result<bytes::Bytes>>,
+) -> Result<(), ApiError> {
+    let mut page = render.list();
+    let mut reader = match store.list_reader(resource, request) {
+        Ok(reader) => reader,
+        Err(error) => {
+            let _ = first.send(First::Refused(error));
+            return Ok(());
+        }
+    };
+    let objects = match reader.next_page().await {
+        Ok(objects) => objects.unwrap_or_default(),
+        Err(error) => {
+            let _ = first.send(First::Refused(error));
+            return Ok(());
+        }
+    };
+    for object in objects {
+        page.push(object)?;
+    }
+    if reader.is_done() || !page.streams() {
+        while let Some(objects) = reader.next_page().await? {
+            for object in objects {
+                page.push(object)?;
+            }
+        }
+        let _ = first.send(First::Whole(page.finish(reader.finished())?));
+        return Ok(());
+    }
+    let _ = first.send(First::Streaming);
+    // A client that went away drops the receiver: reading stops there.
+    let send = |chunk| async { chunks.send(Ok(chunk)).await.is_ok() };
+    if !send(page.stream_head()?).await {
+        return Ok(());
+    }
+    while let Some(objects) = reader.next_page().await? {
+        for object in objects {
+            page.push(object)?;
+            if page.buffered() >= CHUNK_BYTES && !send(page.take_items()).await {
+                return Ok(());
+            }
+        }
+    }
+    let tail = page.stream_tail(&reader.finished())?;
+    if send(page.take_items()).await {
+        send(tail).await;
+    }
+    Ok(())
 }
 
 /// A query parameter's value.
