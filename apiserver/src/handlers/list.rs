@@ -2,26 +2,24 @@
 //! rules validated as k8s.io/apimachinery `internalversion/validation` validates
 //! `ListOptions`.
 
-use http::{Response, StatusCode};
-use registry::field::FieldError;
-use registry::list::{check_selectable, ListRequest, ReadAt};
-use registry::selector::{FieldSelector, LabelSelector};
-use registry::ApiError;
-use serde_json::Value;
-use storage::Revision;
-
 use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
+use http::{Response, StatusCode};
 use hyper::body::Frame;
-use registry::{GenericStore, Resource};
+use registry::field::FieldError;
+use registry::list::{check_selectable, ListMeta, ListReader, ListRequest, ReadAt};
+use registry::selector::{FieldSelector, LabelSelector};
+use registry::{ApiError, GenericStore, Resource};
+use serde_json::Value;
+use storage::Revision;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{renderer, Call};
 use crate::filters::compression::LongList;
 use crate::negotiation::Shape;
 use crate::response::{self, Body};
-use crate::table::Renderer;
+use crate::table::{ListEncoder, Renderer};
 
 /// Bytes of encoded items sent at once when a list is streamed.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -100,32 +98,22 @@ async fn read(
     chunks: &mpsc::Sender<std::io::Result<bytes::Bytes>>,
 ) -> Result<(), ApiError> {
     let mut page = render.list();
-    let mut reader = match store.list_reader(resource, request) {
-        Ok(reader) => reader,
+    // Up to the first page (all of it when it is whole), errors are the response's.
+    let mut reader = match start(store, resource, request, &mut page).await {
+        Ok(Started::Streaming(reader)) => reader,
+        Ok(Started::Whole(list)) => {
+            let answer = match page.finish(list) {
+                Ok(pieces) => First::Whole(pieces),
+                Err(error) => First::Refused(error),
+            };
+            let _ = first.send(answer);
+            return Ok(());
+        }
         Err(error) => {
             let _ = first.send(First::Refused(error));
             return Ok(());
         }
     };
-    let objects = match reader.next_page().await {
-        Ok(objects) => objects.unwrap_or_default(),
-        Err(error) => {
-            let _ = first.send(First::Refused(error));
-            return Ok(());
-        }
-    };
-    for object in objects {
-        page.push(object)?;
-    }
-    if reader.is_done() || !page.streams() {
-        while let Some(objects) = reader.next_page().await? {
-            for object in objects {
-                page.push(object)?;
-            }
-        }
-        let _ = first.send(First::Whole(page.finish(reader.finished())?));
-        return Ok(());
-    }
     let _ = first.send(First::Streaming);
     // A client that went away drops the receiver: reading stops there.
     let send = |chunk| async { chunks.send(Ok(chunk)).await.is_ok() };
@@ -145,6 +133,36 @@ async fn read(
         send(tail).await;
     }
     Ok(())
+}
+
+/// How a list goes on after its first page.
+enum Started<'a> {
+    /// More pages follow, and the page can be streamed.
+    Streaming(ListReader<'a>),
+    /// Every page is read into the encoder.
+    Whole(ListMeta),
+}
+
+/// Reads the first page into `page`, and every other one too unless the list is streamed.
+async fn start<'a>(
+    store: &'a GenericStore,
+    resource: &'a Resource,
+    request: &'a ListRequest,
+    page: &mut ListEncoder<'_>,
+) -> Result<Started<'a>, ApiError> {
+    let mut reader = store.list_reader(resource, request)?;
+    for object in reader.next_page().await?.unwrap_or_default() {
+        page.push(object)?;
+    }
+    if !reader.is_done() && page.streams() {
+        return Ok(Started::Streaming(reader));
+    }
+    while let Some(objects) = reader.next_page().await? {
+        for object in objects {
+            page.push(object)?;
+        }
+    }
+    Ok(Started::Whole(reader.finished()))
 }
 
 /// A query parameter's value.
