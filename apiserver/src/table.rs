@@ -51,6 +51,12 @@ const AGE_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the
 impl Renderer<'_> {
     /// One object (get, create, update, patch).
     pub fn object(&self, obj: Value) -> Value {
+        self.render(obj, true)
+    }
+
+    /// An object as asked: itself, its metadata, or a table of its row (with the column
+    /// definitions when `columns`).
+    fn render(&self, obj: Value, columns: bool) -> Value {
         match self.output {
             Output::Object => obj,
             Output::Metadata { version } | Output::MetadataList { version } => {
@@ -59,7 +65,7 @@ impl Renderer<'_> {
             Output::Table { version } => {
                 let rv = obj["metadata"]["resourceVersion"].clone();
                 let rows = vec![self.row(&obj, version)];
-                self.table(version, json!({"resourceVersion": rv}), rows, true)
+                self.table(version, json!({"resourceVersion": rv}), rows, columns)
             }
         }
     }
@@ -76,18 +82,11 @@ impl Renderer<'_> {
 
     /// A watch event; `first` tables carry the column definitions. ERROR events stay Status.
     pub fn event(&self, event: ObjectEvent, first: bool) -> ObjectEvent {
-        let object = match (event.kind, self.output) {
-            (EventType::Error, _) | (_, Output::Object) => event.object,
-            // Bookmarks are converted like any object (as upstream's response transform does),
-            // so the row's metadata keeps `k8s.io/initial-events-end`.
-            (_, Output::Table { version }) => {
-                let rv = event.object["metadata"]["resourceVersion"].clone();
-                let rows = vec![self.row(&event.object, version)];
-                self.table(version, json!({"resourceVersion": rv}), rows, first)
-            }
-            (_, Output::Metadata { version } | Output::MetadataList { version }) => {
-                partial(&event.object, version)
-            }
+        // Bookmarks are converted like any object (as upstream's response transform does),
+        // so a table row's metadata keeps `k8s.io/initial-events-end`.
+        let object = match event.kind {
+            EventType::Error => event.object,
+            _ => self.render(event.object, first),
         };
         ObjectEvent {
             kind: event.kind,
@@ -216,18 +215,18 @@ pub struct ListEncoder<'a> {
 }
 
 impl ListEncoder<'_> {
+    /// Adds the next objects.
+    pub fn push_all(&mut self, objects: Vec<Value>) -> Result<(), ApiError> {
+        objects.into_iter().try_for_each(|obj| self.push(obj))
+    }
+
     /// Adds the next object.
     pub fn push(&mut self, obj: Value) -> Result<(), ApiError> {
-        let item = match self.render.output {
-            Output::Table { version } => {
-                self.rows.push(self.render.row(&obj, version));
-                return Ok(());
-            }
-            Output::Object => obj,
-            Output::Metadata { version } | Output::MetadataList { version } => {
-                partial(&obj, version)
-            }
-        };
+        if let Output::Table { version } = self.render.output {
+            self.rows.push(self.render.row(&obj, version));
+            return Ok(());
+        }
+        let item = self.render.render(obj, false);
         if self.count > 0 {
             self.items.push(b',');
         }

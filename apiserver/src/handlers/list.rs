@@ -151,16 +151,12 @@ async fn start<'a>(
     page: &mut ListEncoder<'_>,
 ) -> Result<Started<'a>, ApiError> {
     let mut reader = store.list_reader(resource, request)?;
-    for object in reader.next_page().await?.unwrap_or_default() {
-        page.push(object)?;
-    }
+    page.push_all(reader.next_page().await?.unwrap_or_default())?;
     if !reader.is_done() && page.streams() {
         return Ok(Started::Streaming(reader));
     }
     while let Some(objects) = reader.next_page().await? {
-        for object in objects {
-            page.push(object)?;
-        }
+        page.push_all(objects)?;
     }
     Ok(Started::Whole(reader.finished()))
 }

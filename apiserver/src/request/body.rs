@@ -46,7 +46,7 @@ pub async fn read_bytes(mut body: RequestBody) -> Result<Bytes, ApiError> {
         if let Ok(data) = frame.into_data() {
             buffer.extend_from_slice(&data);
             if buffer.len() > MAX_BODY_BYTES {
-                let drained = drain(&mut body, buffer.len()).await;
+                let drained = drain(&mut body, buffer.len(), MAX_DRAIN_BYTES).await;
                 let mut error = ApiError::request_too_large(MAX_BODY_BYTES);
                 error.close_connection = !drained;
                 return Err(error);
@@ -62,27 +62,12 @@ pub async fn read_bytes(mut body: RequestBody) -> Result<Bytes, ApiError> {
 pub async fn discard(mut body: RequestBody) -> bool {
     // As Go's HTTP server: up to 256 KiB is read to keep the connection; beyond, it closes.
     const LIMIT: usize = 256 * 1024;
-    let discarded = async {
-        let mut read = 0;
-        while let Some(frame) = body.frame().await {
-            match frame.map(|f| f.into_data()) {
-                Ok(Ok(data)) => read += data.len(),
-                Ok(Err(_trailers)) => {}
-                Err(_) => return false,
-            }
-            if read > LIMIT {
-                return false;
-            }
-        }
-        true
-    };
-    tokio::time::timeout(DRAIN_TIMEOUT, discarded)
-        .await
-        .unwrap_or(false)
+    drain(&mut body, 0, LIMIT).await
 }
 
-/// Reads and discards the rest of a body; false when it was too long or too slow.
-async fn drain(body: &mut RequestBody, mut read: usize) -> bool {
+/// Reads and discards the rest of a body of which `read` bytes were read; false when it runs
+/// past `limit` bytes or takes too long.
+async fn drain(body: &mut RequestBody, mut read: usize, limit: usize) -> bool {
     let drained = async {
         while let Some(frame) = body.frame().await {
             match frame.map(|f| f.into_data()) {
@@ -90,7 +75,7 @@ async fn drain(body: &mut RequestBody, mut read: usize) -> bool {
                 Ok(Err(_trailers)) => {}
                 Err(_) => return false,
             }
-            if read > MAX_DRAIN_BYTES {
+            if read > limit {
                 return false;
             }
         }

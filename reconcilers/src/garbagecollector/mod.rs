@@ -68,12 +68,8 @@ pub fn install(runtime: &mut Runtime) {
     runtime.task("garbage-collector", run);
 }
 
-/// One resource the collector follows.
-#[derive(Clone)]
-struct Followed {
-    resource: ApiResource,
-    namespaced: bool,
-}
+/// One resource the collector follows: what it is, and whether it is namespaced.
+type Followed = (ApiResource, bool);
 
 /// Follows every collectable resource and collects after changes, until the set of resources
 /// changes or a watch cannot start (the runtime starts it again).
@@ -109,14 +105,10 @@ async fn run(client: kube::Client, metrics: Arc<Metrics>) {
             return warn(&Error::NotReady);
         }
     }
-    let followed = resources
-        .iter()
-        .map(|(resource, namespaced)| Followed {
-            resource: resource.clone(),
-            namespaced: *namespaced,
-        })
-        .collect();
-    let collector = Collector { client, followed };
+    let collector = Collector {
+        client,
+        followed: resources,
+    };
     loop {
         let writes = lock(&graph).plan();
         let pass = collector.write(writes).await;
@@ -128,7 +120,7 @@ async fn run(client: kube::Client, metrics: Arc<Metrics>) {
             () = changed.notified() => tokio::time::sleep(DEBOUNCE).await,
             () = tokio::time::sleep(RESYNC) => {
                 let now = discover(&collector.client).await;
-                if now.map_or(true, |now| now != resources) {
+                if now.map_or(true, |now| now != collector.followed) {
                     return;
                 }
             }
@@ -157,13 +149,13 @@ fn warn(error: &Error) {
 }
 
 /// Every resource (one version per group) that can be listed, watched, patched and deleted.
-async fn discover(client: &kube::Client) -> Result<Vec<(ApiResource, bool)>> {
+async fn discover(client: &kube::Client) -> Result<Vec<Followed>> {
     let discovery = Discovery::new(client.clone())
         .run()
         .await
         .map_err(Error::Discovery)?;
     let wanted = [verbs::LIST, verbs::WATCH, verbs::PATCH, verbs::DELETE];
-    let mut resources: Vec<(ApiResource, bool)> = discovery
+    let mut resources: Vec<Followed> = discovery
         .groups()
         .flat_map(|group| group.recommended_resources())
         .filter(|(_, caps)| wanted.iter().all(|verb| caps.supports_operation(verb)))
@@ -210,8 +202,8 @@ impl Collector {
 
     fn api(&self, place: &Place) -> (&Followed, Api<DynamicObject>) {
         let followed = &self.followed[place.resource];
-        let resource = &followed.resource;
-        let api = match (&place.namespace, followed.namespaced) {
+        let (resource, namespaced) = followed;
+        let api = match (&place.namespace, *namespaced) {
             (Some(namespace), true) => {
                 Api::namespaced_with(self.client.clone(), namespace, resource)
             }
@@ -235,7 +227,7 @@ impl Collector {
             ..DeleteParams::default()
         };
         let (followed, api) = self.api(place);
-        let kind = &followed.resource.kind;
+        let kind = &followed.0.kind;
         tracing::info!(%kind, name = %place.name, "garbage collecting");
         let deleted = api.delete(&place.name, &params).await;
         settled(followed, place, "deleting", deleted.map(|_| ()))
@@ -264,7 +256,7 @@ fn settled(
         Err(kube::Error::Api(status)) if matches!(status.code, 404 | 409) => Ok(()),
         Err(source) => Err(Error::Write {
             action,
-            kind: followed.resource.kind.clone(),
+            kind: followed.0.kind.clone(),
             name: place.name.clone(),
             source: Box::new(source),
         }),
